@@ -1,0 +1,2 @@
+// Public surface of this library; see README.md for what it owns.
+export {};

@@ -1,0 +1,3 @@
+export * from './kafka';
+export * from './mysql';
+export * from './redis';

@@ -1,0 +1,53 @@
+import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
+
+export interface MysqlEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database?: string;
+}
+
+export interface MysqlPoolLimits {
+  readonly connectionsMax: number;
+  readonly queuedRequestsMax: number;
+  readonly connectTimeoutMs: number;
+}
+
+export const mysqlPoolLimitsDefault: MysqlPoolLimits = {
+  connectionsMax: 16,
+  queuedRequestsMax: 1_000,
+  connectTimeoutMs: 5_000,
+};
+
+/**
+ * A mysql2 pool with every option that matters for money set explicitly: BIGINT and DECIMAL come
+ * back as strings (never as a lossy JS number) so repositories can turn them into bigint, dates are
+ * UTC, and both the pool and its wait queue are bounded.
+ */
+export function createMysqlPool(
+  endpoint: MysqlEndpoint,
+  limits: MysqlPoolLimits = mysqlPoolLimitsDefault,
+): Pool {
+  const options: PoolOptions = {
+    host: endpoint.host,
+    port: endpoint.port,
+    user: endpoint.user,
+    password: endpoint.password,
+    ...(endpoint.database === undefined ? {} : { database: endpoint.database }),
+    connectionLimit: limits.connectionsMax,
+    queueLimit: limits.queuedRequestsMax,
+    waitForConnections: true,
+    connectTimeout: limits.connectTimeoutMs,
+    enableKeepAlive: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    dateStrings: false,
+    timezone: 'Z',
+    multipleStatements: false,
+    namedPlaceholders: false,
+    charset: 'utf8mb4_bin',
+  };
+  return createPool(options);
+}
