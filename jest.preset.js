@@ -28,6 +28,6 @@ module.exports = {
     ],
   },
   moduleNameMapper,
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/tmp/', '/.infra/'],
-  watchPathIgnorePatterns: ['/.infra/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/dist/', '<rootDir>/tmp/', '<rootDir>/.infra/'],
+  watchPathIgnorePatterns: ['<rootDir>/.infra/'],
 };

@@ -26,4 +26,7 @@ writeFileSync(
 const bin = (name) => join('node_modules', '.bin', name);
 execFileSync(bin('tsc'), ['-p', config], { stdio: 'inherit' });
 execFileSync(bin('tsc-alias'), ['-p', config], { stdio: 'inherit' });
-console.log(`built ${root} -> ${join(outDir, root, 'src', 'main.js')}`);
+// A stable entry point at dist/<app root>/main.js, whatever the layout of the compiled tree.
+const entry = join(outDir, 'main.js');
+writeFileSync(entry, `require('./${root}/src/main.js');\n`);
+console.log(`built ${root} -> ${entry}`);

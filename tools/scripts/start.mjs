@@ -9,7 +9,7 @@ const child = spawn(
   process.execPath,
   [
     '--enable-source-maps',
-    'dist/apps/platform/apps/platform/src/main.js',
+    'dist/apps/platform/main.js',
     ...process.argv.slice(2),
   ],
   { stdio: 'inherit' },
