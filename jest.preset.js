@@ -28,6 +28,11 @@ module.exports = {
     ],
   },
   moduleNameMapper,
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/dist/', '<rootDir>/tmp/', '<rootDir>/.infra/'],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/dist/',
+    '<rootDir>/tmp/',
+    '<rootDir>/.infra/',
+  ],
   watchPathIgnorePatterns: ['<rootDir>/.infra/'],
 };

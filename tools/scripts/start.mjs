@@ -7,11 +7,7 @@ execFileSync(process.execPath, ['tools/scripts/build-app.mjs', 'apps/platform'],
 });
 const child = spawn(
   process.execPath,
-  [
-    '--enable-source-maps',
-    'dist/apps/platform/main.js',
-    ...process.argv.slice(2),
-  ],
+  ['--enable-source-maps', 'dist/apps/platform/main.js', ...process.argv.slice(2)],
   { stdio: 'inherit' },
 );
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
