@@ -1,1 +1,2 @@
 export * from './slot';
+export * from './routing-table';
