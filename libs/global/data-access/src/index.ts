@@ -1,2 +1,4 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './global-schema';
+export * from './routing-follower';
+export * from './routing-store';
+export * from './secret-box';

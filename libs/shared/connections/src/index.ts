@@ -1,3 +1,4 @@
 export * from './kafka';
 export * from './mysql';
 export * from './redis';
+export * from './migrations';
