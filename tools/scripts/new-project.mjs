@@ -2,6 +2,7 @@
 // Creates (or refreshes) the Nx project files of one app or library, so every project carries the
 // same targets and its scope/type tags, and registers a library's import path in tsconfig.base.json.
 // Usage: node tools/scripts/new-project.mjs <app|lib> <root> <scope> <type> [importPath]
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -56,6 +57,12 @@ if (kind === 'lib') {
   );
   writeFileSync('tsconfig.base.json', JSON.stringify(base, null, 2) + '\n');
 }
+// Written JSON is formatted the way the rest of the repository is, so format:check stays green.
+execFileSync(
+  join('node_modules', '.bin', 'prettier'),
+  ['--write', 'tsconfig.base.json', join(root, 'project.json'), join(root, 'tsconfig.json')],
+  { stdio: 'ignore' },
+);
 if (!existsSync(join(root, 'src', kind === 'lib' ? 'index.ts' : 'main.ts'))) {
   console.log(`created ${root} (no source yet)`);
 }
