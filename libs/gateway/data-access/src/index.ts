@@ -1,0 +1,2 @@
+export * from './nonce-store';
+export * from './rate-limiter';
