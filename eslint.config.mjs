@@ -2,12 +2,19 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-// Which scopes may import which. Gateway and cell code never import each other; the platform app is
-// the one composition root allowed to see every scope (it runs everything in one process).
+// Which scopes may import which. Gateway and cell code never import each other; both read the
+// global zone (credentials, routing table, switches). The platform app is the one composition root
+// allowed to see every scope (it runs everything in one process).
 const scopeConstraints = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-  { sourceTag: 'scope:cell', onlyDependOnLibsWithTags: ['scope:cell', 'scope:shared'] },
-  { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
+  {
+    sourceTag: 'scope:cell',
+    onlyDependOnLibsWithTags: ['scope:cell', 'scope:global', 'scope:shared'],
+  },
+  {
+    sourceTag: 'scope:gateway',
+    onlyDependOnLibsWithTags: ['scope:gateway', 'scope:global', 'scope:shared'],
+  },
   { sourceTag: 'scope:global', onlyDependOnLibsWithTags: ['scope:global', 'scope:shared'] },
   {
     sourceTag: 'scope:settlement',

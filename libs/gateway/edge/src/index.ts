@@ -1,2 +1,4 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './authenticator';
+export * from './gateway.exception';
+export * from './ttl-cache';
+export * from './authenticator-ports';

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+
+import type Redis from 'ioredis';
+import type { Pool } from 'mysql2/promise';
+
+import { applyMigrations, createMysqlPool, createRedis } from '@cellpay/connections';
+import { NonceStore, RateLimiter } from '@cellpay/gateway-data-access';
+import { CredentialStore, globalMigrations, SecretBox } from '@cellpay/global-data-access';
+import { signRequest, signatureHeaders } from '@cellpay/signing';
+import { readInfraEndpoints, uniqueName } from '@cellpay/testing';
+
+import { Authenticator, type Scope } from './authenticator';
+import { createAuthenticatorPorts } from './authenticator-ports';
+import { GatewayErrorCode } from './gateway.exception';
+
+describe('Authenticator on the real global zone and Redis', () => {
+  const infra = readInfraEndpoints();
+  const database = uniqueName('gateway_auth');
+  const prefix = uniqueName('gwauth');
+  const method = '/cellpay.v1.Payments/Pay';
+  let admin: Pool;
+  let pool: Pool;
+  let redis: Redis;
+  let credentials: CredentialStore;
+  let authenticator: Authenticator;
+
+  beforeAll(async () => {
+    admin = createMysqlPool({ ...infra.mysql, port: infra.global.port });
+    await admin.query(`CREATE DATABASE \`${database}\``);
+    pool = createMysqlPool({ ...infra.mysql, port: infra.global.port, database });
+    await applyMigrations(pool, globalMigrations, database);
+    redis = createRedis(infra.redis);
+    credentials = new CredentialStore(pool, new SecretBox(randomBytes(32)));
+    await credentials.registerMerchant('merchant-1', 'Merchant One');
+    authenticator = new Authenticator(
+      createAuthenticatorPorts({
+        credentials,
+        nonces: new NonceStore(redis, `${prefix}:nonce`),
+        rateLimiter: new RateLimiter(redis, `${prefix}:rl`),
+        stressTrafficRejected: () => false,
+        credentialTtlMs: 0,
+      }),
+      new Map<string, Scope>([[method, 'pay']]),
+    );
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await admin.end();
+  });
+
+  const request = (keyId: string, secret: Buffer, nonce: string) => {
+    const timestampMs = Date.now();
+    const body = { outTradeNo: nonce, amount: { amountMinor: '100', currency: 'CNY' } };
+    return {
+      method,
+      body,
+      headers: {
+        [signatureHeaders.keyId]: keyId,
+        [signatureHeaders.timestamp]: String(timestampMs),
+        [signatureHeaders.nonce]: nonce,
+        [signatureHeaders.signature]: signRequest(secret, {
+          method,
+          keyId,
+          timestampMs,
+          nonce,
+          body,
+        }),
+      },
+    };
+  };
+
+  it('authenticates, refuses replays and over-rate calls, and forgets a revoked key', async () => {
+    const { keyId, secret } = await credentials.createCredential({
+      ownerId: 'merchant-1',
+      ownerKind: 'merchant',
+      scopes: ['pay'],
+      ratePerSecond: 1,
+      burst: 2,
+    });
+    const first = request(keyId, secret, 'nonce-000000000000000001');
+    await expect(authenticator.authenticate(first)).resolves.toMatchObject({
+      ownerId: 'merchant-1',
+    });
+    await expect(authenticator.authenticate(first)).rejects.toMatchObject({
+      code: GatewayErrorCode.NonceReused,
+    });
+    await authenticator.authenticate(request(keyId, secret, 'nonce-000000000000000002'));
+    await expect(
+      authenticator.authenticate(request(keyId, secret, 'nonce-000000000000000003')),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.RateLimited });
+
+    await credentials.revoke(keyId);
+    await expect(
+      authenticator.authenticate(request(keyId, secret, 'nonce-000000000000000004')),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.CredentialUnknown });
+  });
+
+  it('refuses a request signed with a guessed secret', async () => {
+    const { keyId } = await credentials.createCredential({
+      ownerId: 'merchant-1',
+      ownerKind: 'merchant',
+      scopes: ['pay'],
+      ratePerSecond: 10,
+      burst: 10,
+    });
+    await expect(
+      authenticator.authenticate(request(keyId, randomBytes(32), 'nonce-000000000000000005')),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.SignatureMismatch });
+  });
+});

@@ -1,0 +1,192 @@
+import { signRequest, signatureHeaders } from '@cellpay/signing';
+
+import {
+  Authenticator,
+  stressHeader,
+  type AuthenticatorPorts,
+  type CredentialView,
+  type Scope,
+} from './authenticator';
+import { GatewayErrorCode } from './gateway.exception';
+
+const secret = Buffer.from('secret-of-merchant-1-32-bytes-ok');
+const now = 1_780_000_000_000;
+const method = '/cellpay.v1.Payments/Pay';
+const body = { outTradeNo: 'order-1', amount: { amountMinor: '100', currency: 'CNY' } };
+
+const credential = (scopes: Scope[]): CredentialView => ({
+  keyId: 'key_1',
+  ownerId: 'merchant-1',
+  ownerKind: 'merchant',
+  scopes: new Set(scopes),
+  ratePerSecond: 10,
+  burst: 10,
+  secret,
+});
+
+function setup(
+  scopes: Scope[] = ['pay', 'read'],
+  options: { stressOff?: boolean; rateAllowed?: boolean } = {},
+) {
+  const claimed = new Set<string>();
+  const calls = { claim: 0, take: 0 };
+  const ports: AuthenticatorPorts = {
+    findCredential: async (keyId) => (keyId === 'key_1' ? credential(scopes) : undefined),
+    claimNonce: async (keyId, nonce) => {
+      calls.claim += 1;
+      const key = `${keyId}:${nonce}`;
+      if (claimed.has(key)) return false;
+      claimed.add(key);
+      return true;
+    },
+    takeToken: async () => {
+      calls.take += 1;
+      return options.rateAllowed === false
+        ? { allowed: false, retryAfterMs: 70 }
+        : { allowed: true, retryAfterMs: 0 };
+    },
+    nowMs: () => now,
+    stressTrafficRejected: () => options.stressOff === true,
+  };
+  const authenticator = new Authenticator(
+    ports,
+    new Map<string, Scope>([
+      [method, 'pay'],
+      ['/cellpay.v1.Payments/Refund', 'refund'],
+    ]),
+  );
+  return { authenticator, calls };
+}
+
+function signed(
+  overrides: {
+    nonce?: string;
+    timestampMs?: number;
+    extraHeaders?: Record<string, string>;
+    signBody?: unknown;
+    sendBody?: unknown;
+    sendMethod?: string;
+  } = {},
+) {
+  const nonce = overrides.nonce ?? 'nonce-aaaaaaaaaaaaaaaa';
+  const timestampMs = overrides.timestampMs ?? now;
+  const signature = signRequest(secret, {
+    method,
+    keyId: 'key_1',
+    timestampMs,
+    nonce,
+    body: overrides.signBody ?? body,
+  });
+  return {
+    method: overrides.sendMethod ?? method,
+    body: overrides.sendBody ?? body,
+    headers: {
+      [signatureHeaders.keyId]: 'key_1',
+      [signatureHeaders.timestamp]: String(timestampMs),
+      [signatureHeaders.nonce]: nonce,
+      [signatureHeaders.signature]: signature,
+      ...overrides.extraHeaders,
+    },
+  };
+}
+
+describe('Authenticator', () => {
+  it('accepts a well-signed request and names the caller', async () => {
+    const { authenticator } = setup();
+    await expect(authenticator.authenticate(signed())).resolves.toEqual({
+      keyId: 'key_1',
+      ownerId: 'merchant-1',
+      ownerKind: 'merchant',
+      stress: false,
+    });
+  });
+
+  it.each([
+    [
+      'no signature headers',
+      () => ({ method, body, headers: {} }),
+      GatewayErrorCode.SignatureMissing,
+    ],
+    [
+      'an unknown key',
+      () => {
+        const r = signed();
+        return { ...r, headers: { ...r.headers, [signatureHeaders.keyId]: 'key_404' } };
+      },
+      GatewayErrorCode.CredentialUnknown,
+    ],
+    [
+      'a tampered body',
+      () => signed({ sendBody: { ...body, amount: { amountMinor: '1000000', currency: 'CNY' } } }),
+      GatewayErrorCode.SignatureMismatch,
+    ],
+    [
+      'an expired timestamp',
+      () => signed({ timestampMs: now - 5 * 60 * 1000 - 1 }),
+      GatewayErrorCode.TimestampOutsideWindow,
+    ],
+    [
+      'a non-numeric timestamp',
+      () => {
+        const r = signed();
+        return { ...r, headers: { ...r.headers, [signatureHeaders.timestamp]: 'yesterday' } };
+      },
+      GatewayErrorCode.TimestampOutsideWindow,
+    ],
+    [
+      'a method it was not signed for',
+      () => signed({ sendMethod: '/cellpay.v1.Payments/Refund' }),
+      GatewayErrorCode.SignatureMismatch,
+    ],
+    [
+      'an unknown method',
+      () => signed({ sendMethod: '/cellpay.v1.Admin/DropTables' }),
+      GatewayErrorCode.MethodUnknown,
+    ],
+  ])('refuses %s without claiming a nonce or a token', async (_name, request, code) => {
+    const { authenticator, calls } = setup();
+    await expect(authenticator.authenticate(request())).rejects.toMatchObject({ code });
+    expect(calls).toEqual({ claim: 0, take: 0 });
+  });
+
+  it('refuses a replayed request', async () => {
+    const { authenticator } = setup();
+    const request = signed();
+    await authenticator.authenticate(request);
+    await expect(authenticator.authenticate(request)).rejects.toMatchObject({
+      code: GatewayErrorCode.NonceReused,
+    });
+  });
+
+  it('refuses a method outside the credential scopes', async () => {
+    const { authenticator, calls } = setup(['read']);
+    await expect(authenticator.authenticate(signed())).rejects.toMatchObject({
+      code: GatewayErrorCode.ScopeMissing,
+      metadata: { scope: 'pay' },
+    });
+    expect(calls.claim).toBe(0);
+  });
+
+  it('refuses stress traffic from a credential without the stress scope, and when switched off', async () => {
+    const stress = { extraHeaders: { [stressHeader]: '1' } };
+    await expect(setup(['pay']).authenticator.authenticate(signed(stress))).rejects.toMatchObject({
+      code: GatewayErrorCode.StressTrafficNotAllowed,
+    });
+    await expect(
+      setup(['pay', 'stress'], { stressOff: true }).authenticator.authenticate(signed(stress)),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.StressTrafficRejected });
+    await expect(
+      setup(['pay', 'stress']).authenticator.authenticate(signed(stress)),
+    ).resolves.toMatchObject({
+      stress: true,
+    });
+  });
+
+  it('refuses over the rate limit with a retry hint', async () => {
+    const { authenticator } = setup(['pay'], { rateAllowed: false });
+    await expect(authenticator.authenticate(signed())).rejects.toMatchObject({
+      code: GatewayErrorCode.RateLimited,
+      metadata: { retryAfterMs: '70' },
+    });
+  });
+});

@@ -1,0 +1,140 @@
+import { signatureHeaders, verifyRequest } from '@cellpay/signing';
+
+import { GatewayError, GatewayErrorCode } from './gateway.exception';
+
+export type Scope = 'pay' | 'refund' | 'read' | 'wallet' | 'stress';
+
+export interface CredentialView {
+  readonly keyId: string;
+  readonly ownerId: string;
+  readonly ownerKind: 'merchant' | 'first_party';
+  readonly scopes: ReadonlySet<Scope>;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly secret: Buffer;
+}
+
+export interface AuthenticatorPorts {
+  findCredential(keyId: string): Promise<CredentialView | undefined>;
+  claimNonce(keyId: string, nonce: string): Promise<boolean>;
+  takeToken(
+    keyId: string,
+    ratePerSecond: number,
+    burst: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  nowMs(): number;
+  /** The "reject stress traffic" degradation switch. */
+  stressTrafficRejected(): boolean;
+}
+
+/** Who is calling, once the request has proved it. */
+export interface Principal {
+  readonly keyId: string;
+  readonly ownerId: string;
+  readonly ownerKind: 'merchant' | 'first_party';
+  /** The request is shadow (stress-test) traffic: it must never touch real money. */
+  readonly stress: boolean;
+}
+
+export interface IncomingRequest {
+  readonly method: string;
+  /** gRPC metadata, first value of each key. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: unknown;
+}
+
+export const stressHeader = 'x-cellpay-stress';
+
+/**
+ * The gateway's door: who is calling, did they sign exactly this request, are they allowed to
+ * call this method, is this a replay, are they within their rate. The checks run from cheapest
+ * and least abusable to dearest: the nonce is claimed and a token taken only after the signature
+ * verified, so forged requests can neither burn nonces nor drain a merchant's rate budget.
+ */
+export class Authenticator {
+  constructor(
+    private readonly ports: AuthenticatorPorts,
+    private readonly requiredScopes: ReadonlyMap<string, Scope>,
+  ) {}
+
+  async authenticate(request: IncomingRequest): Promise<Principal> {
+    const scope = this.requiredScopes.get(request.method);
+    if (scope === undefined) {
+      throw new GatewayError(GatewayErrorCode.MethodUnknown, `unknown method ${request.method}`);
+    }
+    const keyId = request.headers[signatureHeaders.keyId];
+    const timestamp = request.headers[signatureHeaders.timestamp];
+    const nonce = request.headers[signatureHeaders.nonce];
+    const signature = request.headers[signatureHeaders.signature];
+    if (!keyId || !timestamp || !nonce || !signature) {
+      throw new GatewayError(
+        GatewayErrorCode.SignatureMissing,
+        `requests must carry ${Object.values(signatureHeaders).join(', ')}`,
+      );
+    }
+    if (!/^\d{1,16}$/.test(timestamp)) {
+      throw new GatewayError(
+        GatewayErrorCode.TimestampOutsideWindow,
+        'timestamp is not a number of milliseconds',
+      );
+    }
+    const credential = await this.ports.findCredential(keyId);
+    if (credential === undefined) {
+      throw new GatewayError(GatewayErrorCode.CredentialUnknown, 'unknown or revoked credential');
+    }
+    const check = verifyRequest(
+      credential.secret,
+      { method: request.method, keyId, timestampMs: Number(timestamp), nonce, body: request.body },
+      signature,
+      this.ports.nowMs(),
+    );
+    if (!check.ok) throw new GatewayError(reasonToCode[check.reason], describe[check.reason]);
+
+    if (!credential.scopes.has(scope)) {
+      throw new GatewayError(
+        GatewayErrorCode.ScopeMissing,
+        `this credential lacks the ${scope} scope`,
+        {
+          scope,
+        },
+      );
+    }
+    const stress = request.headers[stressHeader] === '1';
+    if (stress && !credential.scopes.has('stress')) {
+      throw new GatewayError(
+        GatewayErrorCode.StressTrafficNotAllowed,
+        'stress traffic needs a credential with the stress scope',
+      );
+    }
+    if (stress && this.ports.stressTrafficRejected()) {
+      throw new GatewayError(
+        GatewayErrorCode.StressTrafficRejected,
+        'stress traffic is switched off',
+      );
+    }
+    if (!(await this.ports.claimNonce(keyId, nonce))) {
+      throw new GatewayError(GatewayErrorCode.NonceReused, 'this nonce was already used');
+    }
+    const token = await this.ports.takeToken(keyId, credential.ratePerSecond, credential.burst);
+    if (!token.allowed) {
+      throw new GatewayError(GatewayErrorCode.RateLimited, 'rate limit exceeded', {
+        retryAfterMs: String(token.retryAfterMs),
+      });
+    }
+    return { keyId, ownerId: credential.ownerId, ownerKind: credential.ownerKind, stress };
+  }
+}
+
+const reasonToCode = {
+  signature_malformed: GatewayErrorCode.SignatureMalformed,
+  signature_mismatch: GatewayErrorCode.SignatureMismatch,
+  timestamp_outside_window: GatewayErrorCode.TimestampOutsideWindow,
+  nonce_malformed: GatewayErrorCode.NonceMalformed,
+} as const;
+
+const describe = {
+  signature_malformed: 'the signature is not a base64url HMAC-SHA256',
+  signature_mismatch: 'the signature does not match the request',
+  timestamp_outside_window: 'the request timestamp is more than five minutes from now',
+  nonce_malformed: 'the nonce must be 16 to 64 characters of [A-Za-z0-9_-]',
+} as const;
