@@ -2,3 +2,4 @@ export * from './authenticator';
 export * from './gateway.exception';
 export * from './ttl-cache';
 export * from './authenticator-ports';
+export * from './cell-breakers';
