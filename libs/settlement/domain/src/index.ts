@@ -1,2 +1,3 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './saga';
+export * from './settlement-event';
+export * from './topics';
