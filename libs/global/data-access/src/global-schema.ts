@@ -71,4 +71,16 @@ export const globalMigrations: readonly Migration[] = [
        ) ENGINE=InnoDB`,
     ],
   },
+  {
+    version: 2,
+    name: 'switch version',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS switch_meta (
+         id TINYINT NOT NULL PRIMARY KEY,
+         version BIGINT NOT NULL,
+         CHECK (id = 1), CHECK (version >= 0)
+       ) ENGINE=InnoDB`,
+      'INSERT IGNORE INTO switch_meta (id, version) VALUES (1, 0)',
+    ],
+  },
 ];
