@@ -22,7 +22,12 @@ const scopeConstraints = [
   },
   {
     sourceTag: 'scope:control-plane',
-    onlyDependOnLibsWithTags: ['scope:control-plane', 'scope:global', 'scope:shared'],
+    onlyDependOnLibsWithTags: [
+      'scope:control-plane',
+      'scope:global',
+      'scope:settlement',
+      'scope:shared',
+    ],
   },
   {
     sourceTag: 'scope:platform',

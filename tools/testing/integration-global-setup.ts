@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { infraStateDir } from '../../libs/shared/testing/src/infra-endpoints';
+import { infraStateDir } from '../../libs/shared/config/src/infra-endpoints';
 import { runInfra } from './infra-cli';
 
 /**

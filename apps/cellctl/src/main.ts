@@ -1,4 +1,14 @@
-// Entry point of the cellctl process: the control-plane CLI: routing, failover, slot migration, switches, drills, reconciliation.
-// The process is wired up by the issue that builds it; until then it says so and exits cleanly,
-// so deployment manifests and the image can already name this entry point.
-process.stdout.write('cellpay cellctl: not built yet; see README.md for what exists today.\n');
+// Entry point of cellctl, the control-plane CLI: routing, switches, dead letters, credentials,
+// audit. Failover, slot migration and drills join it with the control-plane issue.
+import { runCellctl } from './cellctl';
+import { processTerminal } from './terminal';
+
+runCellctl(process.argv.slice(2), processTerminal).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    process.stderr.write(`cellctl: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -6,3 +6,4 @@ export * from './secret-box';
 export * from './versioned-follower';
 export * from './switch-store';
 export * from './switches';
+export * from './audit-log';

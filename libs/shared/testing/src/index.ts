@@ -1,2 +1,3 @@
-export * from './infra-endpoints';
+export { infraStateDir, readInfraEndpoints, type InfraEndpoints } from '@cellpay/config';
 export * from './poll-until';
+export * from './unique-name';

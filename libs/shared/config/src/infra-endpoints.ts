@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-/** What `tools/infra/infra.sh up` wrote to <state>/endpoints.json. */
+/** What `tools/infra/infra.sh up` wrote to <state>/endpoints.json: the local installation. */
 export interface InfraEndpoints {
   readonly flavor: 'mariadb' | 'mysql';
   readonly mysql: { readonly host: string; readonly user: string; readonly password: string };
@@ -17,7 +17,9 @@ export interface InfraEndpoints {
 }
 
 export function infraStateDir(): string {
-  return process.env['CELLPAY_INFRA_DIR'] ?? resolve(__dirname, '../../../../.infra');
+  // From libs/shared/config/src (sources) or dist/apps/<app>/libs/shared/config/src (a build), the
+  // repository root is the first ancestor holding tools/infra.
+  return process.env['CELLPAY_INFRA_DIR'] ?? join(repositoryRoot(), '.infra');
 }
 
 export function readInfraEndpoints(): InfraEndpoints {
@@ -31,7 +33,12 @@ export function readInfraEndpoints(): InfraEndpoints {
   }
 }
 
-/** A name unique to this test run, for databases, topics and keys that must not collide. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+function repositoryRoot(): string {
+  let directory = __dirname;
+  while (!existsSync(join(directory, 'tools', 'infra', 'infra.sh'))) {
+    const parent = dirname(directory);
+    if (parent === directory) return process.cwd();
+    directory = parent;
+  }
+  return directory;
 }

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+import type Redis from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'mysql2/promise';
+
+import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
+import { createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
+import { SecretBox } from '@cellpay/global-data-access';
+
+export interface ControlPlaneSettings {
+  readonly globalMysqlUrl: string;
+  readonly redisUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly redisPrefix: string;
+  readonly topicPrefix: string;
+  /** Base64 of the 32-byte key that seals credential secrets. */
+  readonly credentialKek: string | undefined;
+  readonly actor: string;
+}
+
+/** Settings from the environment; with --local, from the endpoints of tools/infra. */
+export function resolveSettings(
+  local: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): ControlPlaneSettings {
+  const actor = env['CELLPAY_ACTOR'] ?? `${userInfo().username}@${hostname()}`;
+  const redisPrefix = env['CELLPAY_REDIS_PREFIX'] ?? 'cellpay';
+  const topicPrefix = env['CELLPAY_KAFKA_TOPIC_PREFIX'] ?? 'cellpay';
+  if (local) {
+    const infra = readInfraEndpoints();
+    const { user, password, host } = infra.mysql;
+    return {
+      globalMysqlUrl: `mysql://${user}:${password}@${host}:${infra.global.port}/${infra.global.database}`,
+      redisUrl: `redis://${infra.redis.host}:${infra.redis.port}`,
+      kafkaBrokers: infra.kafka.brokers,
+      redisPrefix,
+      topicPrefix,
+      credentialKek: env['CELLPAY_CREDENTIAL_KEK'] ?? localKek(),
+      actor,
+    };
+  }
+  const missing = ['CELLPAY_GLOBAL_MYSQL_URL', 'CELLPAY_REDIS_URL', 'CELLPAY_KAFKA_BROKERS'].filter(
+    (name) => !env[name],
+  );
+  if (missing.length > 0) {
+    throw new Error(`set ${missing.join(', ')} (or pass --local to use tools/infra)`);
+  }
+  return {
+    globalMysqlUrl: env['CELLPAY_GLOBAL_MYSQL_URL'] ?? '',
+    redisUrl: env['CELLPAY_REDIS_URL'] ?? '',
+    kafkaBrokers: (env['CELLPAY_KAFKA_BROKERS'] ?? '').split(',').filter(Boolean),
+    redisPrefix,
+    topicPrefix,
+    credentialKek: env['CELLPAY_CREDENTIAL_KEK'],
+    actor,
+  };
+}
+
+/** The local installation keeps its own key-encryption key beside its data (never in git). */
+function localKek(): string {
+  const path = join(infraStateDir(), 'credential-kek');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * Connections opened on first use and closed once at exit, so a command that needs only MySQL
+ * never waits on a Kafka that is down.
+ */
+export class ControlPlaneContext {
+  private pool: Pool | undefined;
+  private redis: Redis | undefined;
+  private kafka: Kafka | undefined;
+
+  constructor(readonly settings: ControlPlaneSettings) {}
+
+  globalPool(): Pool {
+    if (this.pool === undefined) {
+      const url = new URL(this.settings.globalMysqlUrl);
+      this.pool = createMysqlPool(
+        {
+          host: url.hostname,
+          port: Number(url.port || '3306'),
+          user: decodeURIComponent(url.username),
+          password: decodeURIComponent(url.password),
+          database: url.pathname.replace(/^\//, ''),
+        },
+        { connectionsMax: 4, queuedRequestsMax: 100, connectTimeoutMs: 5_000 },
+      );
+    }
+    return this.pool;
+  }
+
+  redisClient(): Redis {
+    if (this.redis === undefined) {
+      const url = new URL(this.settings.redisUrl);
+      this.redis = createRedis({ host: url.hostname, port: Number(url.port || '6379') });
+    }
+    return this.redis;
+  }
+
+  kafkaClient(): Kafka {
+    this.kafka ??= createKafka({ brokers: this.settings.kafkaBrokers, clientId: 'cellctl' });
+    return this.kafka;
+  }
+
+  secretBox(): SecretBox {
+    if (this.settings.credentialKek === undefined) {
+      throw new Error('set CELLPAY_CREDENTIAL_KEK (base64 of 32 bytes) to manage credentials');
+    }
+    return SecretBox.fromBase64(this.settings.credentialKek);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+    this.redis?.disconnect();
+  }
+}
