@@ -17,6 +17,9 @@ const scopeConstraints = [
     sourceTag: 'scope:control-plane',
     onlyDependOnLibsWithTags: ['scope:control-plane', 'scope:global', 'scope:shared'],
   },
+  // Tools (the load generator) drive the platform from outside, through shared code only for now;
+  // the gateway SDK joins this list when it exists.
+  { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:tooling', 'scope:shared'] },
   {
     sourceTag: 'scope:platform',
     onlyDependOnLibsWithTags: [

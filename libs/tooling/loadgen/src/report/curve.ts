@@ -1,0 +1,57 @@
+/** Latency percentiles in milliseconds, or null in a second where nothing completed. */
+export interface LatencyPercentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface SettlementLagPercentiles {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** One point of the per-second curve. */
+export interface CurveSecond {
+  /** Seconds since the start of the run. */
+  readonly second: number;
+  /** Arrivals scheduled in this second (started or dropped). */
+  readonly offered: number;
+  /** Operations that completed with `ok` in this second. */
+  readonly throughput: number;
+  /** Operations that completed with an error in this second, by status. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly errorCount: number;
+  /** Arrivals of this second refused because the in-flight limit was reached. */
+  readonly dropped: number;
+  /** Latency (scheduled arrival -> completion) of the `ok` operations completed in this second. */
+  readonly latencyMs: LatencyPercentiles | null;
+  /** Settlement lags the target reported in this second, in milliseconds. */
+  readonly settlementLagMs: SettlementLagPercentiles | null;
+}
+
+export interface RunSummary {
+  readonly target: string;
+  readonly profile: string;
+  readonly rate: number;
+  readonly durationSeconds: number;
+  readonly startedAt: string;
+  readonly elapsedSeconds: number;
+  readonly scheduled: number;
+  readonly started: number;
+  readonly ok: number;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly errorCount: number;
+  readonly dropped: number;
+  /** Operations still in flight when the drain timeout ran out; they count as neither. */
+  readonly unfinished: number;
+  readonly latencyMs: LatencyPercentiles | null;
+  readonly settlementLagMs: SettlementLagPercentiles | null;
+}
+
+export interface LoadRunReport {
+  readonly summary: RunSummary;
+  readonly seconds: readonly CurveSecond[];
+}
