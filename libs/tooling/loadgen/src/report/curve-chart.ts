@@ -44,8 +44,8 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
   const panels: Panel[] = [
     {
       title: 'Throughput (operations per second)',
-      yMax: niceCeiling(
-        Math.max(1, ...seconds.map((second) => Math.max(second.offered, second.throughput))),
+      yMax: axisTop(
+        Math.max(...seconds.map((second) => Math.max(second.offered, second.throughput))),
       ),
       emptyNote: 'no arrivals',
       series: [
@@ -62,7 +62,7 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
     },
     {
       title: 'Latency of ok operations (ms, scheduled arrival to completion)',
-      yMax: niceCeiling(Math.max(1, ...p99.map((value) => value ?? 0)) * 1.25),
+      yMax: axisTop(Math.max(0, ...p99.map((value) => value ?? 0)) * 1.15),
       emptyNote: 'no operation completed',
       series: [
         {
@@ -86,7 +86,7 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
     },
     {
       title: 'Settlement lag (ms, outbox write to applied in the other cell)',
-      yMax: niceCeiling(Math.max(1, ...lagMax.map((value) => value ?? 0))),
+      yMax: axisTop(Math.max(0, ...lagMax.map((value) => value ?? 0))),
       emptyNote: 'no settlement lag reported by the target',
       series: [
         {
@@ -104,7 +104,8 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
     },
   ];
 
-  const xMax = Math.max(1, seconds.length - 1);
+  // Second s covers [s, s + 1) and is drawn at its middle; the axis spans every whole second.
+  const xMax = Math.max(1, seconds.length);
   const namespace = standalone ? ' xmlns="http://www.w3.org/2000/svg"' : '';
   const parts: string[] = [
     `<svg${namespace} width="${chartWidth}" height="${chartHeight}" viewBox="0 0 ${chartWidth} ${chartHeight}" font-family="${chartFontFamily}" font-size="12">`,
@@ -124,13 +125,17 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
     ),
   ];
   panels.forEach((panel, index) => {
-    parts.push(renderPanel(panel, index, xMax));
+    parts.push(renderPanel(panel, index, xMax, summary.durationSeconds));
   });
   parts.push('</svg>');
   return parts.join('\n');
 }
 
-function renderPanel(panel: Panel, index: number, xMax: number): string {
+/**
+ * One panel. Seconds at and after `lastArrivalSecond` hold only the stragglers of the drain, so
+ * they are shaded: a falling line there is the run ending, not the system failing.
+ */
+function renderPanel(panel: Panel, index: number, xMax: number, lastArrivalSecond: number): string {
   const top = headerHeight + index * panelHeight + margin.top;
   const left = margin.left;
   const width = chartWidth - margin.left - margin.right;
@@ -144,6 +149,13 @@ function renderPanel(panel: Panel, index: number, xMax: number): string {
     `<clipPath id="${clipId}"><rect x="${left}" y="${top}" width="${width}" height="${height}"/></clipPath>`,
     `<rect x="${left}" y="${top}" width="${width}" height="${height}" fill="#fafafa" stroke="#cccccc"/>`,
   ];
+  if (lastArrivalSecond < xMax) {
+    const drainLeft = x(lastArrivalSecond);
+    parts.push(
+      `<rect x="${drainLeft}" y="${top}" width="${roundTo(left + width - drainLeft, 1)}" height="${height}" fill="#e8e8e8"/>`,
+      text(drainLeft + 4, top + 14, 'drain', 11),
+    );
+  }
   for (const tick of ticks(panel.yMax)) {
     parts.push(
       `<line x1="${left}" x2="${left + width}" y1="${y(tick)}" y2="${y(tick)}" stroke="#e3e3e3"/>`,
@@ -191,17 +203,25 @@ function linePath(
       penDown = false;
       return;
     }
-    commands.push(`${penDown ? 'L' : 'M'}${x(second)} ${y(value)}`);
+    commands.push(`${penDown ? 'L' : 'M'}${x(second + 0.5)} ${y(value)}`);
     penDown = true;
   });
   return commands.join(' ');
 }
 
-/** The smallest 1, 2 or 5 times a power of ten at or above `value`. */
-export function niceCeiling(value: number): number {
+const tickFactors: readonly number[] = [1, 2, 5, 10];
+const axisTopFactors: readonly number[] = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+
+/** The smallest of `factors` times a power of ten at or above `value` (1, 2 or 5 by default). */
+export function niceCeiling(value: number, factors: readonly number[] = tickFactors): number {
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const factor of [1, 2, 5, 10]) if (factor * power >= value) return factor * power;
+  for (const factor of factors) if (factor * power >= value) return roundTo(factor * power, 9);
   return 10 * power;
+}
+
+/** The top of a y axis: a round value at least 10 % above the highest point, so lines stay inside. */
+export function axisTop(highest: number): number {
+  return niceCeiling(Math.max(1, highest * 1.1), axisTopFactors);
 }
 
 /** About five round tick values from 0 to `max`. */

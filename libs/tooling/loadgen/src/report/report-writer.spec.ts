@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CurveSecond, LoadRunReport } from './curve';
-import { chartHeight, chartWidth, niceCeiling, ticks } from './curve-chart';
+import { axisTop, chartHeight, chartWidth, niceCeiling, ticks } from './curve-chart';
 import { findChartFont } from './png-renderer';
 import { writeLoadReport } from './report-writer';
 
@@ -111,7 +111,10 @@ describe('writeLoadReport', () => {
 
 describe('chart scales', () => {
   it('rounds axis tops up to 1, 2 or 5 times a power of ten, with round ticks', () => {
-    expect([0.7, 1, 3, 7, 43, 501].map(niceCeiling)).toEqual([1, 1, 5, 10, 50, 1000]);
+    expect([0.7, 1, 3, 7, 43, 501].map((value) => niceCeiling(value))).toEqual([
+      1, 1, 5, 10, 50, 1000,
+    ]);
+    expect([5005, 460, 0].map(axisTop)).toEqual([6000, 600, 1]);
     expect(ticks(1000)).toEqual([0, 200, 400, 600, 800, 1000]);
     expect(ticks(29)).toEqual([0, 10, 20]);
   });
