@@ -19,6 +19,8 @@ export interface LoadgenIo {
   readonly stderr: ProgressStream;
   /** The folder reports go under when --out is not given. */
   readonly reportsRoot: string;
+  /** Aborting it stops the run early; what was measured is still written. */
+  readonly signal?: AbortSignal;
 }
 
 /** Builds the target a run names. The gateway SDK target joins here when the SDK exists. */
@@ -59,6 +61,7 @@ export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Pro
     drainTimeoutMs: options.drainTimeoutMs,
     seed: options.seed,
     onProgress: (snapshot) => progress.print(snapshot),
+    signal: io.signal,
   });
   progress.end();
   const directory =
@@ -69,7 +72,7 @@ export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Pro
   const latency = summary.latencyMs;
   io.stdout.write(
     [
-      `scheduled ${summary.scheduled}, ok ${summary.ok}, errors ${summary.errorCount}, dropped ${summary.dropped}, unfinished ${summary.unfinished}`,
+      `scheduled ${summary.scheduled}, ok ${summary.ok}, errors ${summary.errorCount}, dropped ${summary.dropped}, unfinished ${summary.unfinished}${summary.interrupted ? ' (interrupted)' : ''}`,
       latency === null
         ? 'latency: none completed'
         : `latency ms: p50 ${round(latency.p50)}, p95 ${round(latency.p95)}, p99 ${round(latency.p99)}, max ${round(latency.max)}`,

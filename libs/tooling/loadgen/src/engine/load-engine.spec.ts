@@ -73,6 +73,7 @@ describe('runLoad', () => {
     expect(report.summary.latencyMs?.p50).toBeGreaterThanOrEqual(399);
     expect(elapsedMs).toBeLessThan(3_000);
     expect(target.closed).toBe(true);
+    expect(report.summary.interrupted).toBe(false);
   });
 
   it('drops arrivals over the in-flight limit instead of queueing them', async () => {
@@ -164,6 +165,26 @@ describe('runLoad', () => {
     expect(summary.settlementLagMs?.p50).toBeGreaterThanOrEqual(49);
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress[0]?.started).toBeGreaterThan(0);
+  });
+
+  it('stops scheduling when aborted, drains what is in flight and says it was interrupted', async () => {
+    const target = new SlowTarget(50);
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+
+    const report = await runLoad(
+      options(target, {
+        profile: createProfile({ kind: 'constant', rate: 100, durationSeconds: 30 }),
+        signal: stop.signal,
+      }),
+    );
+
+    expect(report.summary.interrupted).toBe(true);
+    expect(report.summary.scheduled).toBeGreaterThan(10);
+    expect(report.summary.scheduled).toBeLessThan(200);
+    expect(report.summary.ok).toBe(report.summary.started);
+    expect(report.summary.unfinished).toBe(0);
+    expect(report.summary.elapsedSeconds).toBeLessThan(5);
   });
 
   it('refuses limits outside their bounds', async () => {

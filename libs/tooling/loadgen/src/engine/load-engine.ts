@@ -45,6 +45,8 @@ export interface LoadRunOptions {
   /** Seeds the percentile reservoirs (the picker has its own seed). */
   readonly seed: number;
   readonly onProgress?: (progress: LoadProgress) => void;
+  /** Stops scheduling when aborted (Ctrl-C); operations in flight drain and the run reports. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -86,7 +88,8 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
 
   let next = 0;
   let lastProgressSecond = 0;
-  while (next < arrivalsMax) {
+  const stopped = (): boolean => options.signal?.aborted === true;
+  while (next < arrivalsMax && !stopped()) {
     const elapsedSeconds = secondsSinceStart();
     const due = Math.min(arrivalsMax, profile.arrivalsDueBy(elapsedSeconds));
     for (; next < due; next += 1) {
@@ -124,9 +127,11 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
         inFlight,
       });
     }
-    if (next < arrivalsMax) await sleep(schedulerTickMs);
+    if (next < arrivalsMax && !stopped()) await sleep(schedulerTickMs);
   }
 
+  // Interrupted means arrivals were left unscheduled, not merely that the signal fired late.
+  const interrupted = next < arrivalsMax;
   if (inFlight > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, options.drainTimeoutMs);
@@ -156,6 +161,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
       errorCount: recorder.totals.errors,
       dropped: recorder.totals.dropped,
       unfinished,
+      interrupted,
       latencyMs: recorder.runLatencyMs(),
       settlementLagMs: recorder.runSettlementLagMs(),
     },

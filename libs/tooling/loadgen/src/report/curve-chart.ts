@@ -120,7 +120,7 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
     text(
       margin.left,
       48,
-      `started ${summary.startedAt} | scheduled ${summary.scheduled} | ok ${summary.ok} | errors ${summary.errorCount} | dropped ${summary.dropped} | unfinished ${summary.unfinished}`,
+      `started ${summary.startedAt} | scheduled ${summary.scheduled} | ok ${summary.ok} | errors ${summary.errorCount} | dropped ${summary.dropped} | unfinished ${summary.unfinished}${summary.interrupted ? ' | interrupted' : ''}`,
       12,
     ),
   ];

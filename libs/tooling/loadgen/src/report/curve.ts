@@ -47,6 +47,8 @@ export interface RunSummary {
   readonly dropped: number;
   /** Operations still in flight when the drain timeout ran out; they count as neither. */
   readonly unfinished: number;
+  /** Whether the run was stopped before its end (Ctrl-C); the curve then ends early. */
+  readonly interrupted: boolean;
   readonly latencyMs: LatencyPercentiles | null;
   readonly settlementLagMs: SettlementLagPercentiles | null;
 }

@@ -24,6 +24,7 @@ export function renderHtmlReport(report: LoadRunReport, inlineSvg: string): stri
     ['errors', `${summary.errorCount} (${errorList})`],
     ['dropped (in-flight limit)', String(summary.dropped)],
     ['unfinished at the drain timeout', String(summary.unfinished)],
+    ['interrupted before the end', summary.interrupted ? 'yes' : 'no'],
     ['latency of ok operations', latencyText(summary.latencyMs)],
     ['settlement lag', lagText(summary.settlementLagMs)],
   ];

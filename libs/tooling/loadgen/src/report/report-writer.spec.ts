@@ -36,6 +36,7 @@ const report: LoadRunReport = {
     errorCount: 6,
     dropped: 0,
     unfinished: 0,
+    interrupted: false,
     latencyMs: { p50: 5, p95: 11, p99: 24, max: 80 },
     settlementLagMs: { count: 60, p50: 200, p99: 400, max: 450 },
   },
