@@ -100,6 +100,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
         continue;
       }
       const scheduledAtMs = startedAtMs + scheduledSeconds * 1000;
+      recorder.recordDispatchLag(scheduledSeconds, performance.now() - scheduledAtMs);
       inFlight += 1;
       started += 1;
       let execution: Promise<{ readonly status: string }>;
@@ -164,6 +165,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
       interrupted,
       latencyMs: recorder.runLatencyMs(),
       settlementLagMs: recorder.runSettlementLagMs(),
+      dispatchLagMsMax: recorder.dispatchLagMsMax,
     },
     seconds: recorder.curve(),
   };

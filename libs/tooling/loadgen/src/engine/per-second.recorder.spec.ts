@@ -12,6 +12,9 @@ describe('PerSecondRecorder', () => {
     recorder.recordOffered(2.5);
     recorder.recordDropped(2.5);
     recorder.recordSettlementLag(2.7, 250);
+    recorder.recordDispatchLag(0.2, 0.5);
+    recorder.recordDispatchLag(0.9, 7);
+    recorder.recordDispatchLag(2.5, 2);
 
     const curve = recorder.curve();
 
@@ -27,6 +30,8 @@ describe('PerSecondRecorder', () => {
     });
     expect(curve[2]).toMatchObject({ offered: 1, dropped: 1, latencyMs: null });
     expect(curve[2]?.settlementLagMs).toEqual({ count: 1, p50: 250, p99: 250, max: 250 });
+    expect(curve.map((second) => second.dispatchLagMsMax)).toEqual([7, 0, 2]);
+    expect(recorder.dispatchLagMsMax).toBe(7);
     expect(recorder.totals).toEqual({ offered: 3, dropped: 1, ok: 2, errors: 1 });
     expect(recorder.runLatencyMs()).toEqual({ p50: 4, p95: 12, p99: 12, max: 12 });
   });

@@ -17,6 +17,7 @@ class SecondBucket {
   offered = 0;
   dropped = 0;
   ok = 0;
+  dispatchLagMsMax = 0;
   readonly errors = new Map<string, number>();
   latency: BoundedSample | undefined;
   settlementLag: BoundedSample | undefined;
@@ -33,6 +34,7 @@ export class PerSecondRecorder {
   private readonly runLatency: BoundedSample;
   private readonly runSettlementLag: BoundedSample;
   private lastSecondSeen = 0;
+  dispatchLagMsMax = 0;
   readonly totals = { offered: 0, dropped: 0, ok: 0, errors: 0 };
   readonly errorsByStatus = new Map<string, number>();
 
@@ -53,6 +55,13 @@ export class PerSecondRecorder {
   recordDropped(second: number): void {
     this.bucket(second).dropped += 1;
     this.totals.dropped += 1;
+  }
+
+  /** How late the generator started an arrival scheduled in `second`. */
+  recordDispatchLag(second: number, lagMs: number): void {
+    const bucket = this.bucket(second);
+    if (lagMs > bucket.dispatchLagMsMax) bucket.dispatchLagMsMax = lagMs;
+    if (lagMs > this.dispatchLagMsMax) this.dispatchLagMsMax = lagMs;
   }
 
   recordCompletion(second: number, status: string, latencyMs: number): void {
@@ -97,6 +106,7 @@ export class PerSecondRecorder {
         dropped: bucket.dropped,
         latencyMs: latencyOf(bucket.latency),
         settlementLagMs: settlementLagOf(bucket.settlementLag),
+        dispatchLagMsMax: bucket.dispatchLagMsMax,
       };
     });
   }

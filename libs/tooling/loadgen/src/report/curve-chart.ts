@@ -82,6 +82,15 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
           dashed: true,
           values: latencyValues((second) => second.latencyMs?.max),
         },
+        {
+          label: 'generator lag',
+          color: '#9467bd',
+          dashed: true,
+          // Only seconds in which arrivals were started have a dispatch lag to show.
+          values: seconds.map((second) =>
+            second.offered > second.dropped ? second.dispatchLagMsMax : null,
+          ),
+        },
       ],
     },
     {

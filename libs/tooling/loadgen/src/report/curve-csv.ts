@@ -26,6 +26,7 @@ export function renderCurveCsv(seconds: readonly CurveSecond[]): string {
     'settlement_lag_p50_ms',
     'settlement_lag_p99_ms',
     'settlement_lag_max_ms',
+    'dispatch_lag_max_ms',
     ...statuses.map((status) => `errors_${status}`),
   ];
   const milliseconds = (value: number | undefined): string =>
@@ -45,6 +46,7 @@ export function renderCurveCsv(seconds: readonly CurveSecond[]): string {
       milliseconds(second.settlementLagMs?.p50),
       milliseconds(second.settlementLagMs?.p99),
       milliseconds(second.settlementLagMs?.max),
+      milliseconds(second.dispatchLagMsMax),
       ...statuses.map((status) => String(second.errors[status] ?? 0)),
     ].join(','),
   );

@@ -30,6 +30,12 @@ export interface CurveSecond {
   readonly latencyMs: LatencyPercentiles | null;
   /** Settlement lags the target reported in this second, in milliseconds. */
   readonly settlementLagMs: SettlementLagPercentiles | null;
+  /**
+   * The longest an arrival of this second waited for the generator to start it, in ms. Above a
+   * few milliseconds the generator itself was starved of CPU: the latency of that second includes
+   * the wait (it is measured from the scheduled time), so read the two together.
+   */
+  readonly dispatchLagMsMax: number;
 }
 
 export interface RunSummary {
@@ -51,6 +57,8 @@ export interface RunSummary {
   readonly interrupted: boolean;
   readonly latencyMs: LatencyPercentiles | null;
   readonly settlementLagMs: SettlementLagPercentiles | null;
+  /** The longest any arrival waited for the generator to start it, in ms. */
+  readonly dispatchLagMsMax: number;
 }
 
 export interface LoadRunReport {

@@ -27,6 +27,7 @@ export function renderHtmlReport(report: LoadRunReport, inlineSvg: string): stri
     ['interrupted before the end', summary.interrupted ? 'yes' : 'no'],
     ['latency of ok operations', latencyText(summary.latencyMs)],
     ['settlement lag', lagText(summary.settlementLagMs)],
+    ['generator dispatch lag, max', `${roundTo(summary.dispatchLagMsMax, 2)} ms`],
   ];
   const cell = (value: number | undefined): string =>
     `<td>${value === undefined ? '' : String(roundTo(value, 3))}</td>`;
@@ -40,6 +41,7 @@ export function renderHtmlReport(report: LoadRunReport, inlineSvg: string): stri
       cell(second.latencyMs?.max) +
       cell(second.settlementLagMs?.p50) +
       cell(second.settlementLagMs?.p99) +
+      cell(second.dispatchLagMsMax) +
       statuses.map((status) => `<td>${second.errors[status] ?? 0}</td>`).join('') +
       '</tr>',
   );
@@ -70,7 +72,7 @@ ${inlineSvg}
 </div>
 <h2>Per second</h2>
 <table class="seconds">
-<tr><th>second</th><th>offered</th><th>ok</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>settlement p50 ms</th><th>settlement p99 ms</th>${statuses.map((status) => `<th>${escapeMarkup(status)}</th>`).join('')}</tr>
+<tr><th>second</th><th>offered</th><th>ok</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>settlement p50 ms</th><th>settlement p99 ms</th><th>dispatch lag max ms</th>${statuses.map((status) => `<th>${escapeMarkup(status)}</th>`).join('')}</tr>
 ${secondRows.join('\n')}
 </table>
 </body>

@@ -17,6 +17,7 @@ function second(index: number, overrides: Partial<CurveSecond> = {}): CurveSecon
     dropped: 0,
     latencyMs: { p50: 4 + index, p95: 9 + index, p99: 20 + index, max: 80 },
     settlementLagMs: { count: 10, p50: 200, p99: 400, max: 450 },
+    dispatchLagMsMax: 1.25,
     ...overrides,
   };
 }
@@ -39,6 +40,7 @@ const report: LoadRunReport = {
     interrupted: false,
     latencyMs: { p50: 5, p95: 11, p99: 24, max: 80 },
     settlementLagMs: { count: 60, p50: 200, p99: 400, max: 450 },
+    dispatchLagMsMax: 3.5,
   },
   seconds: [
     second(0),
@@ -82,11 +84,11 @@ describe('writeLoadReport', () => {
     expect(lines).toHaveLength(1 + report.seconds.length);
     expect(lines[0]).toBe(
       'second,offered,throughput,errors,dropped,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_max_ms,' +
-        'settlement_lag_count,settlement_lag_p50_ms,settlement_lag_p99_ms,settlement_lag_max_ms,' +
+        'settlement_lag_count,settlement_lag_p50_ms,settlement_lag_p99_ms,settlement_lag_max_ms,dispatch_lag_max_ms,' +
         'errors_<script>,errors_UNAVAILABLE',
     );
-    expect(lines[1]).toBe('0,50,49,1,0,4,9,20,80,10,200,400,450,0,1');
-    expect(lines[3]).toBe('2,50,49,1,0,,,,,0,,,,1,0');
+    expect(lines[1]).toBe('0,50,49,1,0,4,9,20,80,10,200,400,450,1.25,0,1');
+    expect(lines[3]).toBe('2,50,49,1,0,,,,,0,,,,1.25,1,0');
   });
 
   it('writes the whole report as JSON', () => {
@@ -104,6 +106,7 @@ describe('writeLoadReport', () => {
     expect(html).toContain('<table class="seconds">');
     expect(html.match(/<tr><td>\d+<\/td><td>\d+<\/td>/g)).toHaveLength(report.seconds.length);
     expect(html).toContain('p99 24 ms');
+    expect(html).toContain('generator dispatch lag, max</td><td>3.5 ms');
     expect(html).toContain('&lt;script&gt;');
     expect(html).not.toContain('<script>');
     expect(html).not.toMatch(/https?:\/\//);
