@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { runLoad } from '../engine/load-engine';
+import { seededRandom } from '../engine/seeded-random';
+import { OperationPicker } from '../mix/operation-mix';
+import { createProfile } from '../profile/load-profile';
+import { writeLoadReport } from '../report/report-writer';
+import { FakeTarget } from '../target/fake.target';
+import type { LoadTarget } from '../target/load-target';
+import {
+  type LoadgenOptions,
+  LoadgenUsageError,
+  loadgenUsage,
+  parseLoadgenOptions,
+} from './loadgen-options';
+import { type ProgressStream, progressPrinter } from './progress-line';
+
+export interface LoadgenIo {
+  readonly stdout: ProgressStream;
+  readonly stderr: ProgressStream;
+  /** The folder reports go under when --out is not given. */
+  readonly reportsRoot: string;
+  /** Aborting it stops the run early; what was measured is still written. */
+  readonly signal?: AbortSignal;
+}
+
+/** Builds the target a run names. The gateway SDK target joins here when the SDK exists. */
+export function createTarget(options: LoadgenOptions): LoadTarget {
+  switch (options.target) {
+    case 'fake':
+      return new FakeTarget(options.fake);
+  }
+}
+
+/** `npm run loadgen`: parse, run, write the report, print where it is. Returns the exit code. */
+export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(loadgenUsage);
+    return 0;
+  }
+  let options: LoadgenOptions;
+  try {
+    options = parseLoadgenOptions(argv);
+  } catch (error) {
+    if (!(error instanceof LoadgenUsageError)) throw error;
+    io.stderr.write(`loadgen: ${error.message}\n\n${loadgenUsage}`);
+    return 2;
+  }
+  const profile = createProfile({
+    kind: options.profile,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+    steps: options.steps,
+  });
+  const progress = progressPrinter(io.stderr, profile.durationSeconds);
+  const report = await runLoad({
+    profile,
+    picker: new OperationPicker(options.mix, seededRandom(options.seed)),
+    target: createTarget(options),
+    inFlightMax: options.inFlightMax,
+    requestCountMax: options.requestCountMax,
+    drainTimeoutMs: options.drainTimeoutMs,
+    seed: options.seed,
+    onProgress: (snapshot) => progress.print(snapshot),
+    signal: io.signal,
+  });
+  progress.end();
+  const directory =
+    options.outputDirectory ??
+    join(io.reportsRoot, report.summary.startedAt.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z'));
+  const written = writeLoadReport(report, directory);
+  const { summary } = report;
+  const latency = summary.latencyMs;
+  io.stdout.write(
+    [
+      `scheduled ${summary.scheduled}, ok ${summary.ok}, errors ${summary.errorCount}, dropped ${summary.dropped}, unfinished ${summary.unfinished}${summary.interrupted ? ' (interrupted)' : ''}`,
+      latency === null
+        ? 'latency: none completed'
+        : `latency ms: p50 ${round(latency.p50)}, p95 ${round(latency.p95)}, p99 ${round(latency.p99)}, max ${round(latency.max)}`,
+      `report: ${written.htmlPath}`,
+      `data:   ${written.csvPath}, ${written.jsonPath}`,
+      `chart:  ${written.pngPath}`,
+    ].join('\n') + '\n',
+  );
+  if (written.fontFile === undefined) {
+    io.stderr.write(
+      'loadgen: no DejaVu Sans font found (install fonts-dejavu-core or set CELLPAY_CHART_FONT_FILE); the PNG used system fonts, if any\n',
+    );
+  }
+  return 0;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

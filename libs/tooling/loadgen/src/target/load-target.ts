@@ -1,0 +1,32 @@
+import type { LoadOperation } from '../mix/operation-mix';
+
+/** The status of a successful operation; anything else counts as an error under its name. */
+export const okStatus = 'ok';
+
+export interface OperationOutcome {
+  /**
+   * `ok`, or the name of what went wrong (a gRPC status name such as `UNAVAILABLE`, or a result
+   * code such as `insufficient_funds`). Names are bounded by the recorder: see statusKindsMax.
+   */
+  readonly status: string;
+}
+
+/** Lets a target report what it learns after an operation returned. */
+export interface LoadTargetObserver {
+  /** One settlement (outbox write -> applied in the other cell) took `seconds`. */
+  settlementLag(seconds: number): void;
+}
+
+/**
+ * What actually sends requests. The generator only schedules and measures; a target turns an
+ * operation into a request (the gateway SDK, signing like a real merchant) and says how it ended.
+ * `execute` must not throw for an operating error: it returns the status instead. A throw is
+ * recorded as `target_error`.
+ */
+export interface LoadTarget {
+  readonly name: string;
+  open(observer: LoadTargetObserver): Promise<void>;
+  execute(operation: LoadOperation): Promise<OperationOutcome>;
+  /** Stops background work (settlement watchers); called once, after the last operation. */
+  close(): Promise<void>;
+}
