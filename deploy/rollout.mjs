@@ -354,7 +354,7 @@ async function main() {
     printRegionHeader(region, regionIndex, plans.length);
     if (options.dryRun) {
       console.log(
-        `  precheck: the gateway must run ${options.previousTag} (${options.imageTag}: region skipped)`,
+        `  precheck: the gateway must run ${options.previousTag}; if it already runs ${options.imageTag}, the region is skipped`,
       );
     } else if (regionState(options, region) === 'done') {
       console.log(`  the gateway already runs ${options.imageTag}: region done earlier, skipped`);
