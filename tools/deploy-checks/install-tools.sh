@@ -23,34 +23,39 @@ mkdir -p "${tools_dir}"
 exec 9>"${tools_dir}/.install.lock"
 flock 9
 
-helm_dir="${tools_dir}/helm-${helm_version}"
-helm_bin="${helm_dir}/helm"
-if [[ ! -x "${helm_bin}" ]]; then
-  log "building helm ${helm_version} with go install (a few minutes the first time)"
+# build_once DIR LABEL COMMAND...: runs COMMAND with $out set to a scratch folder, which becomes
+# DIR only when COMMAND succeeds, so an interrupted build never leaves a half-made tool behind.
+build_once() {
+  local dir="$1" label="$2" started
+  shift 2
+  [[ -d "${dir}" ]] && return 0
+  log "building ${label}"
   started=$(date +%s)
-  mkdir -p "${helm_dir}.partial"
-  ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${helm_version}"
+  rm -rf "${dir}.partial"
+  mkdir -p "${dir}.partial"
+  out="${dir}.partial" "$@" >&2
+  mv "${dir}.partial" "${dir}"
+  log "${label} ready in $(($(date +%s) - started)) s"
+}
+
+install_helm() {
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${helm_version}"
   ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
   for package in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
     ldflags+=" -X ${package}.k8sVersionMajor=${kube_major} -X ${package}.k8sVersionMinor=${kube_minor}"
   done
-  GOBIN="${helm_dir}.partial" GOFLAGS=-trimpath go install -ldflags "${ldflags}" "helm.sh/helm/v3/cmd/helm@${helm_version}" >&2
-  rm -rf "${helm_dir}"
-  mv "${helm_dir}.partial" "${helm_dir}"
-  log "helm ready in $(($(date +%s) - started)) s"
-fi
+  GOBIN="${out}" GOFLAGS=-trimpath go install -ldflags "${ldflags}" "helm.sh/helm/v3/cmd/helm@${helm_version}"
+}
+
+build_kube_validate() {
+  (cd "${here}/kube-validate" && go build -trimpath -o "${out}/kube-validate" .)
+}
+
+helm_dir="${tools_dir}/helm-${helm_version}"
+build_once "${helm_dir}" "helm ${helm_version} with go install (minutes the first time)" install_helm
 
 source_hash=$(cat "${here}/kube-validate/go.mod" "${here}/kube-validate/go.sum" "${here}/kube-validate/"*.go | sha256sum | cut -c1-16)
 validate_dir="${tools_dir}/kube-validate-${source_hash}"
-validate_bin="${validate_dir}/kube-validate"
-if [[ ! -x "${validate_bin}" ]]; then
-  log "building kube-validate (${source_hash})"
-  started=$(date +%s)
-  mkdir -p "${validate_dir}.partial"
-  (cd "${here}/kube-validate" && go build -trimpath -o "${validate_dir}.partial/kube-validate" .) >&2
-  rm -rf "${validate_dir}"
-  mv "${validate_dir}.partial" "${validate_dir}"
-  log "kube-validate ready in $(($(date +%s) - started)) s"
-fi
+build_once "${validate_dir}" "kube-validate (${source_hash})" build_kube_validate
 
-printf '{"helm": "%s", "kubeValidate": "%s"}\n' "${helm_bin}" "${validate_bin}"
+printf '{"helm": "%s", "kubeValidate": "%s"}\n' "${helm_dir}/helm" "${validate_dir}/kube-validate"
