@@ -187,12 +187,16 @@ function helmUpgrade(options, region, rolloutValues) {
     '--namespace',
     region.namespace,
     ...region.valuesFiles.flatMap((file) => ['-f', relative(process.cwd(), file)]),
-    '--set',
+    // --set-string: a tag such as 1.10 must stay a string, not become the number 1.1. The digest
+    // is cleared because it would win over the tag being rolled out.
+    '--set-string',
     `image.tag=${options.imageTag}`,
+    '--set-string',
+    'image.digest=',
   ];
   if (rolloutValues) {
     args.push(
-      '--set',
+      '--set-string',
       `rollout.previousImageTag=${options.previousTag}`,
       '--set',
       'rollout.holdBackGateway=true',

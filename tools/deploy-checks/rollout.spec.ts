@@ -24,9 +24,13 @@ interface RolloutRun {
   calls: RecordedCall[];
 }
 
+// Each test runs the script, which starts node for every fake kubectl/helm call (dozens per run).
+jest.setTimeout(120_000);
+
 const rolloutScript = join(repoRoot, 'deploy', 'rollout');
 const rolloutTimeoutMs = 60_000;
-const newTag = '0.2.0';
+// 0.10 would turn into the number 0.1 if the script passed tags with --set instead of --set-string.
+const newTag = '0.10';
 const previousTag = '0.1.0';
 const image = (tag: string) => `ghcr.io/cellpay/cellpay:${tag}`;
 
@@ -130,7 +134,7 @@ describe('deploy/rollout --dry-run', () => {
       'wave 3/3: gateway and standbys',
     ]);
     expect(run.stdout).toContain(
-      `helm upgrade --install cellpay helm/cellpay --kube-context cellpay-region-a --namespace cellpay -f deploy/cells.yaml -f deploy/regions/region-a.yaml --set image.tag=${newTag} --set rollout.previousImageTag=${previousTag} --set rollout.holdBackGateway=true --set-json 'rollout.heldBackCells=["cell-1","cell-3","cell-4"]'`,
+      `helm upgrade --install cellpay helm/cellpay --kube-context cellpay-region-a --namespace cellpay -f deploy/cells.yaml -f deploy/regions/region-a.yaml --set-string image.tag=${newTag} --set-string image.digest= --set-string rollout.previousImageTag=${previousTag} --set rollout.holdBackGateway=true --set-json 'rollout.heldBackCells=["cell-1","cell-3","cell-4"]'`,
     );
     expect(run.stdout).toContain(
       'kubectl --context cellpay-region-b --namespace cellpay rollout status deployment/cellpay-cell-4 --timeout=600s',
@@ -277,7 +281,7 @@ describe('deploy/rollout', () => {
       FAKE_GATEWAY_IMAGES: JSON.stringify({ 'cellpay-region-a': image('0.0.7') }),
     });
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('neither 0.1.0 nor 0.2.0');
+    expect(unknown.stderr).toContain(`neither ${previousTag} nor ${newTag}`);
     expect(unknown.calls.map(summarize)).toEqual(['cellpay-region-a gateway image']);
   });
 });
