@@ -189,6 +189,14 @@ describe.each(valueSets)('$name', ({ files }) => {
     }
   });
 
+  it('leaves chart and app versions off pod templates, so a chart upgrade alone restarts nothing', () => {
+    for (const workload of [...ofKind(manifests, 'Deployment'), ...ofKind(manifests, 'Job')]) {
+      const labels = Object.keys(podTemplate(workload).metadata.labels);
+      expect(labels).not.toContain('helm.sh/chart');
+      expect(labels).not.toContain('app.kubernetes.io/version');
+    }
+  });
+
   it('selects each workload with a selector that matches only its own pods', () => {
     const deployments = ofKind(manifests, 'Deployment');
     for (const deployment of deployments) {

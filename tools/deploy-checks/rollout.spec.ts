@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   type DeployTools,
   installDeployTools,
+  type Manifest,
   renderManifests,
   repoRoot,
   toolsInstallTimeoutMs,
@@ -288,16 +289,59 @@ describe('deploy/rollout', () => {
 
 describe('deploy/rollout waves rendered by the chart', () => {
   let tools: DeployTools;
+  let waves: { region: string; manifests: Manifest[] }[];
+  let steadyStates: Map<string, Manifest[]>;
+
+  /** helm upgrade --install RELEASE CHART ... -> the helm template arguments after CHART, minus cluster flags. */
+  function templateArguments(upgrade: RecordedCall): string[] {
+    const clusterFlags = ['--kube-context', '--timeout'];
+    return upgrade.args
+      .slice(4)
+      .filter(
+        (arg, index, all) =>
+          !clusterFlags.includes(arg) && !clusterFlags.includes(all[index - 1] ?? ''),
+      );
+  }
+
+  function podTemplates(manifests: Manifest[]): Map<string, string> {
+    return new Map(
+      manifests
+        .filter((manifest) => manifest.kind === 'Deployment')
+        .map((manifest) => [
+          manifest.metadata.name,
+          JSON.stringify((manifest.spec as { template: unknown }).template),
+        ]),
+    );
+  }
 
   beforeAll(() => {
     tools = installDeployTools();
+    const run = runRollout(realRun);
+    expect(run.status).toBe(0);
+    waves = run.calls
+      .filter((call) => call.tool === 'helm')
+      .map((upgrade) => ({
+        region: upgrade.args[upgrade.args.indexOf('--kube-context') + 1] ?? '',
+        manifests: renderManifests(tools, templateArguments(upgrade)),
+      }));
+    // What each region runs before the rollout: every component on the previous tag.
+    steadyStates = new Map(
+      ['region-a', 'region-b'].map((region) => [
+        `cellpay-${region}`,
+        renderManifests(tools, [
+          '-f',
+          join(repoRoot, 'deploy', 'cells.yaml'),
+          '-f',
+          join(repoRoot, 'deploy', 'regions', `${region}.yaml`),
+          '--set-string',
+          `image.tag=${previousTag}`,
+        ]),
+      ]),
+    );
   }, toolsInstallTimeoutMs);
 
   it('each wave upgrades exactly its cell and keeps every other cell and the gateway on the previous tag', () => {
-    const run = runRollout(realRun);
-    expect(run.status).toBe(0);
-    const upgrades = run.calls.filter((call) => call.tool === 'helm');
-    expect(upgrades).toHaveLength(6);
+    expect(waves).toHaveLength(6);
     const expectedNewPerWave = [
       ['cell-2'],
       ['cell-2', 'cell-1'],
@@ -306,16 +350,7 @@ describe('deploy/rollout waves rendered by the chart', () => {
       ['cell-4', 'cell-3'],
       ['cell-4', 'cell-3', 'cell-1', 'cell-2', 'gateway'],
     ];
-    upgrades.forEach((upgrade, waveIndex) => {
-      // helm upgrade --install RELEASE CHART ... -> helm template RELEASE CHART ..., minus the cluster flags.
-      const args = upgrade.args.slice(2).filter((arg, index, all) => {
-        const flag = all[index - 1];
-        return (
-          !['--kube-context', '--timeout'].includes(arg) &&
-          !['--kube-context', '--timeout'].includes(flag ?? '')
-        );
-      });
-      const manifests = renderManifests(tools, args.slice(2));
+    waves.forEach(({ manifests }, waveIndex) => {
       const upgraded = expectedNewPerWave[waveIndex] ?? [];
       for (const component of ['gateway', 'cell-1', 'cell-2', 'cell-3', 'cell-4']) {
         const deployment = manifests.find(
@@ -331,6 +366,46 @@ describe('deploy/rollout waves rendered by the chart', () => {
           image: image(upgraded.includes(component) ? newTag : previousTag),
         });
       }
+    });
+  });
+
+  it('each wave changes the pod templates of its own Deployments and of no other', () => {
+    const changedPerWave = [
+      ['cellpay-cell-2', 'cellpay-relay-cell-2'],
+      ['cellpay-cell-1', 'cellpay-relay-cell-1'],
+      [
+        'cellpay-cell-3',
+        'cellpay-cell-4',
+        'cellpay-gateway',
+        'cellpay-relay-cell-3',
+        'cellpay-relay-cell-4',
+      ],
+      ['cellpay-cell-4', 'cellpay-relay-cell-4'],
+      ['cellpay-cell-3', 'cellpay-relay-cell-3'],
+      [
+        'cellpay-cell-1',
+        'cellpay-cell-2',
+        'cellpay-gateway',
+        'cellpay-relay-cell-1',
+        'cellpay-relay-cell-2',
+      ],
+    ];
+    let before = new Map<string, string>();
+    let region = '';
+    waves.forEach((wave, waveIndex) => {
+      if (wave.region !== region) {
+        region = wave.region;
+        before = podTemplates(steadyStates.get(region) ?? []);
+      }
+      const after = podTemplates(wave.manifests);
+      const changed = [...after.keys()]
+        .filter((name) => after.get(name) !== before.get(name))
+        .sort();
+      expect({ wave: waveIndex + 1, changed }).toEqual({
+        wave: waveIndex + 1,
+        changed: changedPerWave[waveIndex],
+      });
+      before = after;
     });
   });
 });

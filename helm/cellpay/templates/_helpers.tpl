@@ -67,6 +67,23 @@ cellpay.io/role: {{ .role }}
 {{- end }}
 {{- end -}}
 
+{{/*
+Labels of pod templates: like cellpay.labels, without the chart and app versions, so that a new
+chart version alone does not restart every pod (deploy/rollout holds back cells by image only).
+Same arguments as cellpay.labels.
+*/}}
+{{- define "cellpay.podLabels" -}}
+{{ include "cellpay.selectorLabels" . }}
+app.kubernetes.io/part-of: cellpay
+cellpay.io/region: {{ .root.Values.region.name }}
+{{- if .cell }}
+cellpay.io/cell: {{ .cell }}
+{{- end }}
+{{- if .role }}
+cellpay.io/role: {{ .role }}
+{{- end }}
+{{- end -}}
+
 {{- define "cellpay.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "cellpay.fullname" .) .Values.serviceAccount.name -}}
