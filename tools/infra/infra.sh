@@ -13,7 +13,9 @@
 # Settings (environment): CELLPAY_CELLS (default 3), CELLPAY_INFRA_DIR (default <repo>/.infra),
 # CELLPAY_MYSQL_PORT_BASE (3400: global on +0, cell N primary on +10N+1, replica on +10N+2),
 # CELLPAY_REDIS_PORT (6390), CELLPAY_KAFKA_PORT (9192; its controller listens on +1),
-# CELLPAY_MYSQLD (path of the server binary; MariaDB or MySQL 8 are both understood).
+# CELLPAY_MYSQLD (path of the server binary; MariaDB or MySQL 8 are both understood),
+# CELLPAY_INFRA_SERVICES (comma list of mysql, redis, kafka; default all: a test that needs its own
+# MySQL pair, say for failover, starts only mysql under its own state dir and port base).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +28,8 @@ redis_port="${CELLPAY_REDIS_PORT:-6390}"
 kafka_port="${CELLPAY_KAFKA_PORT:-9192}"
 kafka_controller_port=$((kafka_port + 1))
 kafka_lib="$here/kafka/lib"
+services=",${CELLPAY_INFRA_SERVICES:-mysql,redis,kafka},"
+wants() { [[ "$services" == *",$1,"* ]]; }
 # Bounds on every wait, so a broken service fails the command instead of hanging it.
 ready_wait_seconds_max=90
 stop_wait_seconds_max=30
@@ -408,10 +412,14 @@ cmd_up() {
   mkdir -p "$state"
   echo "$cells" >"$state/cells"
   find_mysql
-  install_or_die redis-server redis-server "Redis 6+"
-  install_or_die redis-cli redis-tools "the Redis command-line client"
-  install_or_die java openjdk-17-jre-headless "Java 17"
-  resolve_kafka
+  if wants redis; then
+    install_or_die redis-server redis-server "Redis 6+"
+    install_or_die redis-cli redis-tools "the Redis command-line client"
+  fi
+  if wants kafka; then
+    install_or_die java openjdk-17-jre-headless "Java 17"
+    resolve_kafka
+  fi
 
   # Start everything first and wait afterwards, so the slow starts overlap.
   for name in $(mysql_names); do write_mysql_config "$name"; done
@@ -419,15 +427,15 @@ cmd_up() {
   for name in $(mysql_names); do init_mysql_datadir "$name" & init_pids+=($!); done
   for n in "${init_pids[@]}"; do wait "$n" || die "a MySQL data directory could not be initialised"; done
   for name in $(mysql_names); do if start_mysql "$name"; then started+=("mysql:$name"); fi; done
-  if start_redis; then started+=(redis); fi
-  if start_kafka; then started+=(kafka); fi
+  if wants redis && start_redis; then started+=(redis); fi
+  if wants kafka && start_kafka; then started+=(kafka); fi
 
   for name in $(mysql_names); do wait_until "$name" mysql_answers "$name"; done
   bootstrap_primary global cellpay_global
   for ((n = 1; n <= cells; n++)); do bootstrap_primary "cell-$n-primary" "cellpay_cell_$n"; done
   for ((n = 1; n <= cells; n++)); do attach_replica "$n"; done
-  wait_until redis redis_answers
-  wait_until kafka kafka_answers
+  if wants redis; then wait_until redis redis_answers; fi
+  if wants kafka; then wait_until kafka kafka_answers; fi
   write_endpoints
   if [[ -n "$started_file" && ${#started[@]} -gt 0 ]]; then printf '%s\n' "${started[@]}" >>"$started_file"; fi
   log "up: ${#started[@]} service(s) started, the rest were already running (cells=$cells, state=$state)"
@@ -467,8 +475,12 @@ cmd_status() {
       down=1
     fi
   done
-  if pid_alive "$(redis_dir)/redis.pid" && redis_answers; then report redis up "127.0.0.1:$redis_port"; else report redis down ""; down=1; fi
-  if kafka_answers; then report kafka up "127.0.0.1:$kafka_port"; else report kafka down ""; down=1; fi
+  if wants redis; then
+    if pid_alive "$(redis_dir)/redis.pid" && redis_answers; then report redis up "127.0.0.1:$redis_port"; else report redis down ""; down=1; fi
+  fi
+  if wants kafka; then
+    if kafka_answers; then report kafka up "127.0.0.1:$kafka_port"; else report kafka down ""; down=1; fi
+  fi
   return $down
 }
 
