@@ -1,0 +1,239 @@
+import { Inject, Injectable } from '@nestjs/common';
+
+import {
+  type Account,
+  type CellTransaction,
+  type Journal,
+  signedAmount,
+  type UnitOfWork,
+} from '@cellpay/cell-domain';
+import { unitOfWorkToken } from '@cellpay/cell-data-access';
+import type { CurrencyCode } from '@cellpay/money';
+
+/** Rows read per page while scanning the shard. */
+export const reconciliationPageSizeMax = 500;
+/** Differences listed in one report; beyond this only the count grows. */
+export const reconciliationDifferencesMax = 1_000;
+
+export enum ReconciliationRule {
+  AccountBalanceEqualsJournals = 'account_balance_equals_journals',
+  AccountNotBelowZero = 'account_not_below_zero',
+  JournalBalanced = 'journal_balanced',
+  JournalAccountExists = 'journal_account_exists',
+  PaymentCapturedEqualsJournals = 'payment_captured_equals_journals',
+  PaymentRefundedEqualsRefunds = 'payment_refunded_equals_refunds',
+  RefundHasJournal = 'refund_has_journal',
+  TrialBalanceBalanced = 'trial_balance_balanced',
+}
+
+/** One difference: which rule, on which account, journal, payment, refund or subject, and by how much. */
+export interface ReconciliationDifference {
+  readonly rule: ReconciliationRule;
+  readonly subjectId: string;
+  readonly currency: CurrencyCode;
+  readonly expectedMinor: bigint;
+  readonly actualMinor: bigint;
+  /** actual minus expected. */
+  readonly differenceMinor: bigint;
+}
+
+export interface ReconciliationReport {
+  readonly clean: boolean;
+  readonly accountsChecked: number;
+  readonly journalsChecked: number;
+  readonly paymentsChecked: number;
+  readonly refundsChecked: number;
+  readonly differenceCount: number;
+  readonly differences: readonly ReconciliationDifference[];
+}
+
+class DifferenceCollector {
+  readonly differences: ReconciliationDifference[] = [];
+  count = 0;
+
+  expectEqual(
+    rule: ReconciliationRule,
+    subjectId: string,
+    currency: CurrencyCode,
+    expectedMinor: bigint,
+    actualMinor: bigint,
+  ): void {
+    if (expectedMinor === actualMinor) return;
+    this.count += 1;
+    if (this.differences.length < reconciliationDifferencesMax) {
+      this.differences.push({
+        rule,
+        subjectId,
+        currency,
+        expectedMinor,
+        actualMinor,
+        differenceMinor: actualMinor - expectedMinor,
+      });
+    }
+  }
+}
+
+/**
+ * Reconciliation of one cell (the seed's "核对"), exact and explained: every account balance
+ * equals the sum of its journal lines, no account is below zero without permission, every journal
+ * balances per currency and names existing accounts, every payment's captured amount and every
+ * refund are backed by journals, and the trial balance (journal totals by subject) balances.
+ * Everything is read from one consistent snapshot, so it can run while the cell takes traffic.
+ */
+@Injectable()
+export class ReconcileCellUseCase {
+  constructor(@Inject(unitOfWorkToken) private readonly unitOfWork: UnitOfWork) {}
+
+  execute(): Promise<ReconciliationReport> {
+    return this.unitOfWork.run('accounting.reconcile', (tx) => this.reconcile(tx), {
+      consistentSnapshot: true,
+    });
+  }
+
+  private async reconcile(tx: CellTransaction): Promise<ReconciliationReport> {
+    const collector = new DifferenceCollector();
+    const accounts = new Map<string, Account>();
+    const trial = new Map<CurrencyCode, { debitMinor: bigint; creditMinor: bigint }>();
+    for (let afterId = ''; ;) {
+      const page = await tx.accounts.listAfter(afterId, reconciliationPageSizeMax);
+      const totals = await tx.journals.totalsForAccounts(page.map((account) => account.id));
+      const totalOf = new Map(totals.map((total) => [total.accountId, total]));
+      for (const account of page) {
+        accounts.set(account.id, account);
+        const total = totalOf.get(account.id) ?? { debitMinor: 0n, creditMinor: 0n };
+        collector.expectEqual(
+          ReconciliationRule.AccountBalanceEqualsJournals,
+          account.id,
+          account.currency,
+          total.creditMinor - total.debitMinor,
+          account.balanceMinor,
+        );
+        if (!account.allowNegative && account.balanceMinor - account.heldMinor < 0n) {
+          collector.expectEqual(
+            ReconciliationRule.AccountNotBelowZero,
+            account.id,
+            account.currency,
+            0n,
+            account.balanceMinor - account.heldMinor,
+          );
+        }
+        const row = trial.get(account.currency) ?? { debitMinor: 0n, creditMinor: 0n };
+        row.debitMinor += total.debitMinor;
+        row.creditMinor += total.creditMinor;
+        trial.set(account.currency, row);
+      }
+      const last = page.at(-1);
+      if (last === undefined || page.length < reconciliationPageSizeMax) break;
+      afterId = last.id;
+    }
+    for (const [currency, row] of trial) {
+      collector.expectEqual(
+        ReconciliationRule.TrialBalanceBalanced,
+        `trial_balance_${currency}`,
+        currency,
+        row.debitMinor,
+        row.creditMinor,
+      );
+    }
+
+    let journalsChecked = 0;
+    for (let afterId = ''; ;) {
+      const page = await tx.journals.listAfter(afterId, reconciliationPageSizeMax);
+      for (const journal of page) this.checkJournal(journal, accounts, collector);
+      journalsChecked += page.length;
+      const last = page.at(-1);
+      if (last === undefined || page.length < reconciliationPageSizeMax) break;
+      afterId = last.id;
+    }
+
+    const counts = await this.checkPayments(tx, collector);
+    return {
+      clean: collector.count === 0,
+      accountsChecked: accounts.size,
+      journalsChecked,
+      ...counts,
+      differenceCount: collector.count,
+      differences: collector.differences,
+    };
+  }
+
+  private checkJournal(
+    journal: Journal,
+    accounts: ReadonlyMap<string, Account>,
+    collector: DifferenceCollector,
+  ): void {
+    const net = new Map<CurrencyCode, bigint>();
+    for (const line of journal.lines) {
+      net.set(line.currency, (net.get(line.currency) ?? 0n) + signedAmount(line));
+      const account = accounts.get(line.accountId);
+      if (account === undefined || account.currency !== line.currency) {
+        collector.expectEqual(
+          ReconciliationRule.JournalAccountExists,
+          `${journal.id}/${line.accountId}`,
+          line.currency,
+          0n,
+          line.amountMinor,
+        );
+      }
+    }
+    for (const [currency, difference] of net) {
+      collector.expectEqual(
+        ReconciliationRule.JournalBalanced,
+        journal.id,
+        currency,
+        0n,
+        difference,
+      );
+    }
+  }
+
+  private async checkPayments(
+    tx: CellTransaction,
+    collector: DifferenceCollector,
+  ): Promise<{ paymentsChecked: number; refundsChecked: number }> {
+    let paymentsChecked = 0;
+    let refundsChecked = 0;
+    for (let afterId = ''; ;) {
+      const page = await tx.payments.listAfter(afterId, reconciliationPageSizeMax);
+      for (const payment of page) {
+        const payeeNet = (journals: readonly Journal[]): bigint =>
+          journals
+            .flatMap((journal) => journal.lines)
+            .filter((line) => line.accountId === payment.payeeAccountId)
+            .reduce((sum, line) => sum + signedAmount(line), 0n);
+        const journals = await tx.journals.findByReference(payment.id);
+        collector.expectEqual(
+          ReconciliationRule.PaymentCapturedEqualsJournals,
+          payment.id,
+          payment.currency,
+          payment.capturedMinor,
+          payeeNet(journals),
+        );
+        const refunds = await tx.refunds.listByPayment(payment.id);
+        collector.expectEqual(
+          ReconciliationRule.PaymentRefundedEqualsRefunds,
+          payment.id,
+          payment.currency,
+          payment.refundedMinor,
+          refunds.reduce((sum, refund) => sum + refund.amountMinor, 0n),
+        );
+        for (const refund of refunds) {
+          const refundJournals = await tx.journals.findByReference(refund.id);
+          collector.expectEqual(
+            ReconciliationRule.RefundHasJournal,
+            refund.id,
+            refund.currency,
+            -refund.amountMinor,
+            payeeNet(refundJournals),
+          );
+        }
+        refundsChecked += refunds.length;
+      }
+      paymentsChecked += page.length;
+      const last = page.at(-1);
+      if (last === undefined || page.length < reconciliationPageSizeMax) break;
+      afterId = last.id;
+    }
+    return { paymentsChecked, refundsChecked };
+  }
+}
