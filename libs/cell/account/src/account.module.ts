@@ -9,9 +9,11 @@ import { HoldsUseCase } from './use-cases/holds.use-case';
 import { MoveMoneyUseCase } from './use-cases/move-money.use-case';
 import { OpenAccountUseCase } from './use-cases/open-account.use-case';
 import { AccountQueriesUseCase } from './use-cases/queries.use-case';
+import { AccountGrpcController } from './grpc/account.grpc-controller';
 
 /** The account service of a cell; exports the ledger so payments post in their own transaction. */
 @Module({
+  controllers: [AccountGrpcController],
   imports: [AccountingModule],
   providers: [
     AccountService,

@@ -7,3 +7,4 @@ export * from './use-cases/holds.use-case';
 export * from './use-cases/move-money.use-case';
 export * from './use-cases/open-account.use-case';
 export * from './use-cases/queries.use-case';
+export * from './grpc/account.grpc-controller';

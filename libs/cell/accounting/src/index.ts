@@ -5,3 +5,4 @@ export * from './use-cases/catch-up-gl-posting.use-case';
 export * from './use-cases/close-day.use-case';
 export * from './use-cases/get-trial-balance.use-case';
 export * from './use-cases/reconcile-cell.use-case';
+export * from './grpc/accounting.grpc-controller';
