@@ -25,7 +25,6 @@ export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
   [CellErrorCode.AccountNotFound]: status.NOT_FOUND,
   [CellErrorCode.PaymentNotFound]: status.NOT_FOUND,
   [CellErrorCode.HoldNotFound]: status.NOT_FOUND,
-  [CellErrorCode.AccountAlreadyExists]: status.ALREADY_EXISTS,
   [CellErrorCode.IdempotencyKeyReusedWithDifferentRequest]: status.ALREADY_EXISTS,
   [CellErrorCode.InsufficientFunds]: status.FAILED_PRECONDITION,
   [CellErrorCode.InvalidStateTransition]: status.FAILED_PRECONDITION,

@@ -14,7 +14,6 @@ export enum CellErrorCode {
   UnknownCurrency = 'unknown_currency',
   IdempotencyKeyReusedWithDifferentRequest = 'idempotency_key_reused_with_different_request',
   AccountNotFound = 'account_not_found',
-  AccountAlreadyExists = 'account_already_exists',
   AccountKindNotAllowed = 'account_kind_not_allowed',
   SameAccount = 'same_account',
   PaymentNotFound = 'payment_not_found',

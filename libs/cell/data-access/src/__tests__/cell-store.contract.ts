@@ -302,8 +302,16 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
       }));
       await run((tx) => tx.generalLedger.saveDayClose('2026-05-01', closed));
       expect(await run((tx) => tx.generalLedger.findDayClose('2026-05-01'))).toEqual(closed);
-      expect(await run((tx) => tx.generalLedger.findDayClose('2026-05-02'))).toBeUndefined();
+      expect(await run((tx) => tx.generalLedger.findDayClose('2026-05-03'))).toBeUndefined();
       expect(await run((tx) => tx.generalLedger.latestClosedDay())).toBe('2026-05-01');
+      await expect(
+        run((tx) => tx.generalLedger.saveDayClose('2026-05-01', closed)),
+      ).rejects.toThrow();
+      // A day without movements closes too, and only once.
+      await run((tx) => tx.generalLedger.saveDayClose('2026-05-02', []));
+      expect(await run((tx) => tx.generalLedger.findDayClose('2026-05-02'))).toEqual([]);
+      expect(await run((tx) => tx.generalLedger.latestClosedDay())).toBe('2026-05-02');
+      await expect(run((tx) => tx.generalLedger.saveDayClose('2026-05-02', []))).rejects.toThrow();
     });
   });
 }

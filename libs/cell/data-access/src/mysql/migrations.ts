@@ -136,6 +136,11 @@ export const cellMigrations: readonly Migration[] = [
         closing_minor BIGINT NOT NULL,
         PRIMARY KEY (business_day, subject_code, currency)
       ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
+      // One row per closed day, so a day without movements is closed (and closed once) too.
+      `CREATE TABLE ${t.glClosedDays} (
+        business_day CHAR(10) NOT NULL PRIMARY KEY,
+        closed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
     ],
   },
 ];

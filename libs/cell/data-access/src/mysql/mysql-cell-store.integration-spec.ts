@@ -18,7 +18,7 @@ describe('cell migrations', () => {
       expect(shadow).toHaveLength(cellSchemaVersion);
       expect(await migrateCellShard(shard.pool, shadowTables)).toEqual([]);
       const [rows] = await shard.pool.query('SHOW TABLES LIKE "shadow_%"');
-      expect((rows as unknown[]).length).toBe(12);
+      expect((rows as unknown[]).length).toBe(13);
     } finally {
       await shard.drop();
     }

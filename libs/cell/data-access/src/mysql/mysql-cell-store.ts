@@ -559,6 +559,8 @@ class MysqlTransaction {
           )
         ).map(dayBalanceOf),
       saveDayClose: async (businessDay, balances) => {
+        // The marker row's primary key refuses a second close of the same day.
+        await this.write(`INSERT INTO ${t.glClosedDays} (business_day) VALUES (?)`, [businessDay]);
         if (balances.length === 0) return;
         await this.write(
           `INSERT INTO ${t.glDayCloses} (business_day, subject_code, currency, debit_minor, credit_minor, closing_minor) VALUES ?`,
@@ -575,18 +577,22 @@ class MysqlTransaction {
         );
       },
       findDayClose: async (businessDay) => {
+        const closed = await this.rows(
+          `SELECT business_day FROM ${t.glClosedDays} WHERE business_day = ?`,
+          [businessDay],
+        );
+        if (closed.length === 0) return undefined;
         const rows = await this.rows(
           `SELECT * FROM ${t.glDayCloses} WHERE business_day = ? ORDER BY subject_code, currency`,
           [businessDay],
         );
-        if (rows.length === 0) return undefined;
         return rows.map((row): ClosedSubjectBalance => ({
           ...dayBalanceOf(row),
           closingMinor: bigintOf(row, 'closing_minor'),
         }));
       },
       latestClosedDay: async () => {
-        const rows = await this.rows(`SELECT MAX(business_day) AS day FROM ${t.glDayCloses}`);
+        const rows = await this.rows(`SELECT MAX(business_day) AS day FROM ${t.glClosedDays}`);
         return optionalStringOf(rows[0] ?? ({} as RowDataPacket), 'day');
       },
     };

@@ -16,6 +16,7 @@ export interface CellTableSet {
   readonly glVouchers: string;
   readonly glVoucherLines: string;
   readonly glDayCloses: string;
+  readonly glClosedDays: string;
 }
 
 export function cellTableSet(prefix = ''): CellTableSet {
@@ -33,6 +34,7 @@ export function cellTableSet(prefix = ''): CellTableSet {
     glVouchers: `${prefix}gl_vouchers`,
     glVoucherLines: `${prefix}gl_voucher_lines`,
     glDayCloses: `${prefix}gl_day_closes`,
+    glClosedDays: `${prefix}gl_closed_days`,
   };
 }
 
