@@ -48,9 +48,19 @@ export interface IdempotentRequest {
  * Runs `work` at most once per (scope, key). The key is claimed first in the same transaction as
  * the work, so a concurrent duplicate waits on the unique index and, once the winner commits,
  * finds its stored response. The response is stored serialized and every caller (the first one
- * included) gets that same string back, so replies are identical byte for byte.
+ * included) gets it back parsed from that same string, so replies are identical byte for byte.
  */
-export async function runIdempotent(
+export async function runIdempotent<T>(
+  unitOfWork: UnitOfWork,
+  operation: string,
+  idempotent: IdempotentRequest,
+  work: (tx: CellTransaction) => Promise<T>,
+): Promise<T> {
+  return JSON.parse(await runIdempotentSerialized(unitOfWork, operation, idempotent, work)) as T;
+}
+
+/** As `runIdempotent`, returning the stored response as it is stored (canonical JSON). */
+async function runIdempotentSerialized(
   unitOfWork: UnitOfWork,
   operation: string,
   idempotent: IdempotentRequest,

@@ -1,3 +1,5 @@
+import { refusalCodeOf as codeOf } from '@cellpay/testing';
+
 import { type Account, AccountKind, applyChange, freeze, release } from './account';
 import { CellErrorCode } from './cell-error';
 import { formatId, parseId } from './ids';
@@ -13,15 +15,6 @@ import {
 import { chartOfAccounts, trialBalanceOf, voucherOf } from './general-ledger';
 
 const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
-
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 const wallet: Account = {
   id: 'acc_0007WALLET0001',

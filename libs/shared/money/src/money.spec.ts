@@ -1,3 +1,5 @@
+import { refusalCodeOf as codeOf } from '@cellpay/testing';
+
 import { checkOperationAmount, operationAmountMinorMax } from './amount-limits';
 import { currencyCodes, exponentOf } from './currency';
 import {
@@ -13,15 +15,6 @@ import {
   subtract,
 } from './money';
 import { MoneyErrorCode } from './money-error';
-
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 // A small deterministic generator so the property-style tests are reproducible.
 function* pseudoRandomBigints(count: number, seed: bigint): Generator<bigint> {

@@ -1,2 +1,3 @@
 export * from './infra-endpoints';
 export * from './poll-until';
+export * from './refusal-code';

@@ -70,7 +70,7 @@ export class HoldsUseCase {
     const currency = checkCurrency(request.currency);
     const amountMinor = checkAmount(request.amountMinor, currency);
     const ttlSeconds = checkTtlSeconds(request.ttlSeconds);
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       'account.place_hold',
       { scope: `account:${clientId}`, key: requestId, request: { op: 'place_hold', ...request } },
@@ -81,7 +81,6 @@ export class HoldsUseCase {
         );
       },
     );
-    return JSON.parse(json) as HoldView;
   }
 
   async capture(request: CaptureHoldRequest): Promise<TransferView> {
@@ -89,7 +88,7 @@ export class HoldsUseCase {
     const requestId = checkExternalId('request_id', request.requestId);
     const { slot } = parseId(request.holdId, 'hold');
     parseId(request.toAccountId, 'account');
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       'account.capture_hold',
       { scope: `account:${clientId}`, key: requestId, request: { op: 'capture_hold', ...request } },
@@ -124,7 +123,6 @@ export class HoldsUseCase {
         return transferView(transfer);
       },
     );
-    return JSON.parse(json) as TransferView;
   }
 
   async void(holdId: string): Promise<HoldView> {

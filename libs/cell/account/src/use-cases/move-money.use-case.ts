@@ -63,7 +63,7 @@ export class MoveMoneyUseCase {
     if (request.fromAccountId === request.toAccountId) {
       throw new CellError(CellErrorCode.SameAccount, 'cannot move money from an account to itself');
     }
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       `account.${kind}`,
       { scope: `account:${clientId}`, key: requestId, request: { kind, ...request } },
@@ -116,6 +116,5 @@ export class MoveMoneyUseCase {
         return transferView(transfer);
       },
     );
-    return JSON.parse(json) as TransferView;
   }
 }

@@ -47,6 +47,22 @@ export interface ReconciliationReport {
   readonly differences: readonly ReconciliationDifference[];
 }
 
+/** Walks a table in ID order, one bounded page at a time; returns how many rows it visited. */
+async function forEachPage<T extends { readonly id: string }>(
+  listAfter: (afterId: string, limit: number) => Promise<readonly T[]>,
+  visit: (page: readonly T[]) => Promise<void> | void,
+): Promise<number> {
+  let visited = 0;
+  for (let afterId = ''; ;) {
+    const page = await listAfter(afterId, reconciliationPageSizeMax);
+    await visit(page);
+    visited += page.length;
+    const last = page.at(-1);
+    if (last === undefined || page.length < reconciliationPageSizeMax) return visited;
+    afterId = last.id;
+  }
+}
+
 class DifferenceCollector {
   readonly differences: ReconciliationDifference[] = [];
   count = 0;
@@ -94,38 +110,37 @@ export class ReconcileCellUseCase {
     const collector = new DifferenceCollector();
     const accounts = new Map<string, Account>();
     const trial = new Map<CurrencyCode, { debitMinor: bigint; creditMinor: bigint }>();
-    for (let afterId = ''; ;) {
-      const page = await tx.accounts.listAfter(afterId, reconciliationPageSizeMax);
-      const totals = await tx.journals.totalsForAccounts(page.map((account) => account.id));
-      const totalOf = new Map(totals.map((total) => [total.accountId, total]));
-      for (const account of page) {
-        accounts.set(account.id, account);
-        const total = totalOf.get(account.id) ?? { debitMinor: 0n, creditMinor: 0n };
-        collector.expectEqual(
-          ReconciliationRule.AccountBalanceEqualsJournals,
-          account.id,
-          account.currency,
-          total.creditMinor - total.debitMinor,
-          account.balanceMinor,
-        );
-        if (!account.allowNegative && account.balanceMinor - account.heldMinor < 0n) {
+    await forEachPage(
+      (afterId, limit) => tx.accounts.listAfter(afterId, limit),
+      async (page) => {
+        const totals = await tx.journals.totalsForAccounts(page.map((account) => account.id));
+        const totalOf = new Map(totals.map((total) => [total.accountId, total]));
+        for (const account of page) {
+          accounts.set(account.id, account);
+          const total = totalOf.get(account.id) ?? { debitMinor: 0n, creditMinor: 0n };
           collector.expectEqual(
-            ReconciliationRule.AccountNotBelowZero,
+            ReconciliationRule.AccountBalanceEqualsJournals,
             account.id,
             account.currency,
-            0n,
-            account.balanceMinor - account.heldMinor,
+            total.creditMinor - total.debitMinor,
+            account.balanceMinor,
           );
+          if (!account.allowNegative && account.balanceMinor - account.heldMinor < 0n) {
+            collector.expectEqual(
+              ReconciliationRule.AccountNotBelowZero,
+              account.id,
+              account.currency,
+              0n,
+              account.balanceMinor - account.heldMinor,
+            );
+          }
+          const row = trial.get(account.currency) ?? { debitMinor: 0n, creditMinor: 0n };
+          row.debitMinor += total.debitMinor;
+          row.creditMinor += total.creditMinor;
+          trial.set(account.currency, row);
         }
-        const row = trial.get(account.currency) ?? { debitMinor: 0n, creditMinor: 0n };
-        row.debitMinor += total.debitMinor;
-        row.creditMinor += total.creditMinor;
-        trial.set(account.currency, row);
-      }
-      const last = page.at(-1);
-      if (last === undefined || page.length < reconciliationPageSizeMax) break;
-      afterId = last.id;
-    }
+      },
+    );
     for (const [currency, row] of trial) {
       collector.expectEqual(
         ReconciliationRule.TrialBalanceBalanced,
@@ -136,15 +151,12 @@ export class ReconcileCellUseCase {
       );
     }
 
-    let journalsChecked = 0;
-    for (let afterId = ''; ;) {
-      const page = await tx.journals.listAfter(afterId, reconciliationPageSizeMax);
-      for (const journal of page) this.checkJournal(journal, accounts, collector);
-      journalsChecked += page.length;
-      const last = page.at(-1);
-      if (last === undefined || page.length < reconciliationPageSizeMax) break;
-      afterId = last.id;
-    }
+    const journalsChecked = await forEachPage(
+      (afterId, limit) => tx.journals.listAfter(afterId, limit),
+      (page) => {
+        for (const journal of page) this.checkJournal(journal, accounts, collector);
+      },
+    );
 
     const counts = await this.checkPayments(tx, collector);
     return {
@@ -191,49 +203,46 @@ export class ReconcileCellUseCase {
     tx: CellTransaction,
     collector: DifferenceCollector,
   ): Promise<{ paymentsChecked: number; refundsChecked: number }> {
-    let paymentsChecked = 0;
     let refundsChecked = 0;
-    for (let afterId = ''; ;) {
-      const page = await tx.payments.listAfter(afterId, reconciliationPageSizeMax);
-      for (const payment of page) {
-        const payeeNet = (journals: readonly Journal[]): bigint =>
-          journals
-            .flatMap((journal) => journal.lines)
-            .filter((line) => line.accountId === payment.payeeAccountId)
-            .reduce((sum, line) => sum + signedAmount(line), 0n);
-        const journals = await tx.journals.findByReference(payment.id);
-        collector.expectEqual(
-          ReconciliationRule.PaymentCapturedEqualsJournals,
-          payment.id,
-          payment.currency,
-          payment.capturedMinor,
-          payeeNet(journals),
-        );
-        const refunds = await tx.refunds.listByPayment(payment.id);
-        collector.expectEqual(
-          ReconciliationRule.PaymentRefundedEqualsRefunds,
-          payment.id,
-          payment.currency,
-          payment.refundedMinor,
-          refunds.reduce((sum, refund) => sum + refund.amountMinor, 0n),
-        );
-        for (const refund of refunds) {
-          const refundJournals = await tx.journals.findByReference(refund.id);
+    const paymentsChecked = await forEachPage(
+      (afterId, limit) => tx.payments.listAfter(afterId, limit),
+      async (page) => {
+        for (const payment of page) {
+          const payeeNet = (journals: readonly Journal[]): bigint =>
+            journals
+              .flatMap((journal) => journal.lines)
+              .filter((line) => line.accountId === payment.payeeAccountId)
+              .reduce((sum, line) => sum + signedAmount(line), 0n);
+          const journals = await tx.journals.findByReference(payment.id);
           collector.expectEqual(
-            ReconciliationRule.RefundHasJournal,
-            refund.id,
-            refund.currency,
-            -refund.amountMinor,
-            payeeNet(refundJournals),
+            ReconciliationRule.PaymentCapturedEqualsJournals,
+            payment.id,
+            payment.currency,
+            payment.capturedMinor,
+            payeeNet(journals),
           );
+          const refunds = await tx.refunds.listByPayment(payment.id);
+          collector.expectEqual(
+            ReconciliationRule.PaymentRefundedEqualsRefunds,
+            payment.id,
+            payment.currency,
+            payment.refundedMinor,
+            refunds.reduce((sum, refund) => sum + refund.amountMinor, 0n),
+          );
+          for (const refund of refunds) {
+            const refundJournals = await tx.journals.findByReference(refund.id);
+            collector.expectEqual(
+              ReconciliationRule.RefundHasJournal,
+              refund.id,
+              refund.currency,
+              -refund.amountMinor,
+              payeeNet(refundJournals),
+            );
+          }
+          refundsChecked += refunds.length;
         }
-        refundsChecked += refunds.length;
-      }
-      paymentsChecked += page.length;
-      const last = page.at(-1);
-      if (last === undefined || page.length < reconciliationPageSizeMax) break;
-      afterId = last.id;
-    }
+      },
+    );
     return { paymentsChecked, refundsChecked };
   }
 }

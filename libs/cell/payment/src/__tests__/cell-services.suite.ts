@@ -1,18 +1,10 @@
 import type { UnitOfWork } from '@cellpay/cell-domain';
+import { asyncRefusalCodeOf as codeOf } from '@cellpay/testing';
 
 import { type CellUnderTest, startCell } from './cell-harness';
 
 export interface CellServicesFactory {
   open(): Promise<{ readonly unitOfWork: UnitOfWork; close(): Promise<void> }>;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
 }
 
 /**

@@ -61,7 +61,7 @@ export class CreatePaymentUseCase {
     const currency = checkCurrency(request.currency);
     const amountMinor = checkAmount(request.amountMinor, currency);
     const ttlSeconds = mode === 'authorize' ? checkTtlSeconds(request.ttlSeconds ?? 0) : 0;
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       `payment.${mode}`,
       { scope: `payment:${merchantId}`, key: outTradeNo, request: { mode, ...request } },
@@ -133,6 +133,5 @@ export class CreatePaymentUseCase {
         return paymentView(payment);
       },
     );
-    return JSON.parse(json) as PaymentView;
   }
 }

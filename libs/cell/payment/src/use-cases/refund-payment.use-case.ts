@@ -47,7 +47,7 @@ export class RefundPaymentUseCase {
     const merchantId = checkExternalId('merchant_id', request.merchantId);
     const outRefundNo = checkExternalId('out_refund_no', request.outRefundNo);
     const { slot } = parseId(request.paymentId, 'payment');
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       'payment.refund',
       { scope: `payment:${merchantId}`, key: `refund:${outRefundNo}`, request },
@@ -85,6 +85,5 @@ export class RefundPaymentUseCase {
         return refundView(refund, next);
       },
     );
-    return JSON.parse(json) as RefundView;
   }
 }

@@ -85,7 +85,7 @@ export class SettleAuthorizationUseCase {
         `the authorization of ${request.paymentId} expired`,
       );
     }
-    const json = await runIdempotent(
+    return runIdempotent(
       this.unitOfWork,
       `payment.${operation}`,
       {
@@ -100,7 +100,6 @@ export class SettleAuthorizationUseCase {
         return paymentView(next);
       },
     );
-    return JSON.parse(json) as PaymentView;
   }
 
   private async captureLocked(
