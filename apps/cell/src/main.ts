@@ -6,6 +6,7 @@ import { ConfigError } from '@cellpay/config';
 import { createLogger } from '@cellpay/observability';
 
 import { readCellConfig } from './cell-config';
+import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
@@ -31,11 +32,14 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const app = await startCellGrpcServer(runtime.persistence, config.CELLPAY_GRPC_PORT, logger);
+  const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
+  maintenance.start();
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   logger.info('cell shutting down');
+  await maintenance.stop();
   await app.close();
   await runtime.close();
   return 0;

@@ -49,6 +49,8 @@ export interface Payment {
   readonly refundedMinor: bigint;
   readonly status: PaymentStatus;
   readonly holdId?: string;
+  /** Authorizations only: when the hold lapses and the payment expires. */
+  readonly authorizationExpiresAt?: Date;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

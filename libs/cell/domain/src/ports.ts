@@ -81,6 +81,8 @@ export interface PaymentRepository {
   lockForUpdate(id: string): Promise<Payment | undefined>;
   update(payment: Payment): Promise<void>;
   listAfter(afterId: string, limit: number): Promise<readonly Payment[]>;
+  /** Authorized payments whose authorization lapsed at or before `now`, oldest first. */
+  listLapsedAuthorizations(now: Date, limit: number): Promise<readonly Payment[]>;
 }
 
 export interface RefundRepository {

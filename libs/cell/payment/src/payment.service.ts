@@ -46,6 +46,11 @@ export class PaymentService {
     return this.refundPayment.execute(request);
   }
 
+  /** Expires up to `limit` lapsed authorizations (a periodic job of the cell process). */
+  expireAuthorizations(limit: number): Promise<number> {
+    return this.settleAuthorization.expireLapsed(limit);
+  }
+
   byId(merchantId: string, paymentId: string): Promise<PaymentView> {
     return this.queryPayment.byId(merchantId, paymentId);
   }

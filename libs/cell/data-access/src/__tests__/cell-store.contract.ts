@@ -173,6 +173,7 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
         refundedMinor: 0n,
         status: PaymentStatus.Authorized,
         holdId: ids.next('hold', 42),
+        authorizationExpiresAt: new Date(at.getTime() + 60_000),
         createdAt: at,
         updatedAt: at,
       };

@@ -10,6 +10,7 @@ import {
   type IdempotencyRecord,
   type Journal,
   type Payment,
+  PaymentStatus,
   type Refund,
   type StatementLine,
   type SubjectDayBalance,
@@ -196,6 +197,21 @@ export class MemoryCellStore implements UnitOfWork {
         update: async (payment) => put(state.payments, payment.id, { ...payment }),
         listAfter: async (afterId, limit) =>
           sortedAfter(state.payments.values(), (p) => p.id, afterId, limit),
+        listLapsedAuthorizations: async (now, limit) =>
+          [...state.payments.values()]
+            .filter(
+              (p) =>
+                p.status === PaymentStatus.Authorized &&
+                p.authorizationExpiresAt !== undefined &&
+                p.authorizationExpiresAt.getTime() <= now.getTime(),
+            )
+            .sort(
+              (l, r) =>
+                (l.authorizationExpiresAt?.getTime() ?? 0) -
+                (r.authorizationExpiresAt?.getTime() ?? 0),
+            )
+            .slice(0, limit)
+            .map((p) => ({ ...p })),
       },
       refunds: {
         insert: async (refund) => put(state.refunds, refund.id, { ...refund }),

@@ -60,9 +60,11 @@ export const cellMigrations: readonly Migration[] = [
         refunded_minor BIGINT NOT NULL,
         status VARCHAR(20) NOT NULL,
         hold_id VARCHAR(40) NULL,
+        authorization_expires_at DATETIME(3) NULL,
         created_at DATETIME(3) NOT NULL,
         updated_at DATETIME(3) NOT NULL,
-        UNIQUE KEY uq_payment_out_trade_no (merchant_id, out_trade_no)
+        UNIQUE KEY uq_payment_out_trade_no (merchant_id, out_trade_no),
+        KEY ix_payment_authorization_lapse (status, authorization_expires_at)
       ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
       `CREATE TABLE ${t.refunds} (
         id VARCHAR(40) NOT NULL PRIMARY KEY,

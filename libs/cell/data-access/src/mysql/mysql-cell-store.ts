@@ -322,8 +322,9 @@ class MysqlTransaction {
         insert: async (p) => {
           await this.write(
             `INSERT INTO ${t.payments} (id, merchant_id, out_trade_no, payer_account_id, payee_account_id, currency,
-               amount_minor, captured_minor, refunded_minor, status, hold_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               amount_minor, captured_minor, refunded_minor, status, hold_id, authorization_expires_at,
+               created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             [
               p.id,
               p.merchantId,
@@ -336,6 +337,7 @@ class MysqlTransaction {
               p.refundedMinor.toString(),
               p.status,
               p.holdId ?? null,
+              p.authorizationExpiresAt ?? null,
               p.createdAt,
               p.updatedAt,
             ],
@@ -375,6 +377,14 @@ class MysqlTransaction {
               afterId,
               limit,
             ])
+          ).map(paymentOf),
+        listLapsedAuthorizations: async (now, limit) =>
+          (
+            await this.rows(
+              `SELECT * FROM ${t.payments} WHERE status = 'authorized' AND authorization_expires_at <= ?
+               ORDER BY authorization_expires_at, id LIMIT ?`,
+              [now, limit],
+            )
           ).map(paymentOf),
       },
       refunds: {

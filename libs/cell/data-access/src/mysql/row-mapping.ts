@@ -62,6 +62,7 @@ export function accountOf(row: RowDataPacket): Account {
 
 export function paymentOf(row: RowDataPacket): Payment {
   const holdId = optionalStringOf(row, 'hold_id');
+  const lapses: unknown = row['authorization_expires_at'];
   return {
     id: stringOf(row, 'id'),
     merchantId: stringOf(row, 'merchant_id'),
@@ -74,6 +75,7 @@ export function paymentOf(row: RowDataPacket): Payment {
     refundedMinor: bigintOf(row, 'refunded_minor'),
     status: stringOf(row, 'status') as PaymentStatus,
     ...(holdId === undefined ? {} : { holdId }),
+    ...(lapses instanceof Date ? { authorizationExpiresAt: lapses } : {}),
     createdAt: dateOf(row, 'created_at'),
     updatedAt: dateOf(row, 'updated_at'),
   };

@@ -207,6 +207,21 @@ export function cellServicesSuite(name: string, factory: CellServicesFactory): v
         balanceMinor: '7500',
         heldMinor: '0',
       });
+
+      const lapsing = await cell.payments.authorize({
+        merchantId: 'merchant-1',
+        outTradeNo: 'auth-4',
+        payerAccountId: wallet,
+        amountMinor: '500',
+        currency: 'CNY',
+        ttlSeconds: 60,
+      });
+      expect(await cell.payments.expireAuthorizations(10)).toBe(0);
+      cell.clock.advanceMs(60_000);
+      expect(await cell.payments.expireAuthorizations(10)).toBe(1);
+      expect((await cell.payments.byId('merchant-1', lapsing.paymentId)).status).toBe('expired');
+      expect((await cell.accounts.balance(wallet)).heldMinor).toBe('0');
+      expect(await cell.payments.expireAuthorizations(10)).toBe(0);
       await expectClean();
     });
 

@@ -127,7 +127,11 @@ export class CreatePaymentUseCase {
             currency,
             expiresAt,
           );
-          payment = { ...transition(created, PaymentStatus.Authorized, now), holdId: hold.id };
+          payment = {
+            ...transition(created, PaymentStatus.Authorized, now),
+            holdId: hold.id,
+            authorizationExpiresAt: expiresAt,
+          };
         }
         await tx.payments.insert(payment);
         return paymentView(payment);

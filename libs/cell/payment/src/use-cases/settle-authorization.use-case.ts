@@ -116,6 +116,18 @@ export class SettleAuthorizationUseCase {
     return next;
   }
 
+  /** Expires up to `limit` authorizations that lapsed, releasing their holds; returns how many. */
+  async expireLapsed(limit: number): Promise<number> {
+    const lapsed = await this.unitOfWork.run('payment.lapsed', (tx) =>
+      tx.payments.listLapsedAuthorizations(this.clock.now(), limit),
+    );
+    let expiredCount = 0;
+    for (const payment of lapsed) {
+      if (await this.expireIfPastHold(payment.merchantId, payment.id)) expiredCount += 1;
+    }
+    return expiredCount;
+  }
+
   /** Moves an authorized payment whose hold is past its time to `expired`; true if it did. */
   private async expireIfPastHold(merchantId: string, paymentId: string): Promise<boolean> {
     return this.unitOfWork.run('payment.expire', async (tx) => {
