@@ -109,13 +109,21 @@ describe('cell reconcile command on real MariaDB', () => {
         differenceMinor: '-10',
       },
     ]);
-    // An unbalanced journal line is found too (the trial balance then no longer balances).
+    // An unbalanced journal line is found too (the trial balance then no longer balances), and so
+    // is a held amount that no open hold explains.
     await shard.pool.query(
       "UPDATE journal_lines SET amount_minor = amount_minor + 1 WHERE direction = 'credit' AND account_id = ?",
       [wallet],
     );
+    await shard.pool.query('UPDATE accounts SET held_minor = 5 WHERE id = ?', [wallet]);
     const { report: worse } = await reconcile();
     const rules = (worse['differences'] as { rule: string }[]).map((difference) => difference.rule);
-    expect(rules).toEqual(expect.arrayContaining(['trial_balance_balanced', 'journal_balanced']));
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        'trial_balance_balanced',
+        'journal_balanced',
+        'account_held_equals_open_holds',
+      ]),
+    );
   });
 });

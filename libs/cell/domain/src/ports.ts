@@ -97,6 +97,8 @@ export interface HoldRepository {
   lockForUpdate(id: string): Promise<Hold | undefined>;
   update(hold: Hold): Promise<void>;
   listExpiredOpen(now: Date, limit: number): Promise<readonly Hold[]>;
+  /** The sum of open holds per account, for the accounts given (absent: no open hold). */
+  openTotalsForAccounts(accountIds: readonly string[]): Promise<ReadonlyMap<string, bigint>>;
 }
 
 export interface TransferRepository {

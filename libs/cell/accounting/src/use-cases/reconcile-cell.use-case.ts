@@ -18,6 +18,7 @@ export const reconciliationDifferencesMax = 1_000;
 export enum ReconciliationRule {
   AccountBalanceEqualsJournals = 'account_balance_equals_journals',
   AccountNotBelowZero = 'account_not_below_zero',
+  AccountHeldEqualsOpenHolds = 'account_held_equals_open_holds',
   JournalBalanced = 'journal_balanced',
   JournalAccountExists = 'journal_account_exists',
   PaymentCapturedEqualsJournals = 'payment_captured_equals_journals',
@@ -91,7 +92,7 @@ class DifferenceCollector {
 
 /**
  * Reconciliation of one cell (the seed's "核对"), exact and explained: every account balance
- * equals the sum of its journal lines, no account is below zero without permission, every journal
+ * equals the sum of its journal lines, its held amount equals its open holds, no account is below zero without permission, every journal
  * balances per currency and names existing accounts, every payment's captured amount and every
  * refund are backed by journals, and the trial balance (journal totals by subject) balances.
  * Everything is read from one consistent snapshot, so it can run while the cell takes traffic.
@@ -115,6 +116,7 @@ export class ReconcileCellUseCase {
       async (page) => {
         const totals = await tx.journals.totalsForAccounts(page.map((account) => account.id));
         const totalOf = new Map(totals.map((total) => [total.accountId, total]));
+        const heldOf = await tx.holds.openTotalsForAccounts(page.map((account) => account.id));
         for (const account of page) {
           accounts.set(account.id, account);
           const total = totalOf.get(account.id) ?? { debitMinor: 0n, creditMinor: 0n };
@@ -124,6 +126,13 @@ export class ReconcileCellUseCase {
             account.currency,
             total.creditMinor - total.debitMinor,
             account.balanceMinor,
+          );
+          collector.expectEqual(
+            ReconciliationRule.AccountHeldEqualsOpenHolds,
+            account.id,
+            account.currency,
+            heldOf.get(account.id) ?? 0n,
+            account.heldMinor,
           );
           if (!account.allowNegative && account.balanceMinor - account.heldMinor < 0n) {
             collector.expectEqual(

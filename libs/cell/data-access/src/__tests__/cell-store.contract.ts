@@ -220,6 +220,9 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
       };
       await run((tx) => tx.holds.insert(hold));
       expect(await run((tx) => tx.holds.findById(hold.id))).toEqual(hold);
+      expect(
+        await run((tx) => tx.holds.openTotalsForAccounts([hold.accountId, 'acc_0042NONE00000000'])),
+      ).toEqual(new Map([[hold.accountId, 700n]]));
       expect(await run((tx) => tx.holds.listExpiredOpen(at, 10))).toEqual([]);
       expect(
         await run((tx) => tx.holds.listExpiredOpen(new Date(at.getTime() + 1000), 10)),
@@ -232,6 +235,9 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
       expect(
         await run((tx) => tx.holds.listExpiredOpen(new Date(at.getTime() + 5000), 10)),
       ).toEqual([]);
+      expect(await run((tx) => tx.holds.openTotalsForAccounts([hold.accountId]))).toEqual(
+        new Map(),
+      );
       const transfer = {
         id: ids.next('transfer', 42),
         kind: TransferKind.TopUp,

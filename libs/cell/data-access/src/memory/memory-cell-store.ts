@@ -229,6 +229,15 @@ export class MemoryCellStore implements UnitOfWork {
           [...state.holds.values()]
             .filter((h) => h.status === HoldStatus.Open && h.expiresAt.getTime() <= now.getTime())
             .slice(0, limit),
+        openTotalsForAccounts: async (accountIds) => {
+          const wanted = new Set(accountIds);
+          const totals = new Map<string, bigint>();
+          for (const hold of state.holds.values()) {
+            if (hold.status !== HoldStatus.Open || !wanted.has(hold.accountId)) continue;
+            totals.set(hold.accountId, (totals.get(hold.accountId) ?? 0n) + hold.amountMinor);
+          }
+          return totals;
+        },
       },
       transfers: {
         insert: async (transfer) => put(state.transfers, transfer.id, { ...transfer }),

@@ -88,7 +88,8 @@ export const cellMigrations: readonly Migration[] = [
         expires_at DATETIME(3) NOT NULL,
         created_at DATETIME(3) NOT NULL,
         updated_at DATETIME(3) NOT NULL,
-        KEY ix_hold_expiry (status, expires_at)
+        KEY ix_hold_expiry (status, expires_at),
+        KEY ix_hold_account (account_id, status)
       ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`,
       `CREATE TABLE ${t.transfers} (
         id VARCHAR(40) NOT NULL PRIMARY KEY,

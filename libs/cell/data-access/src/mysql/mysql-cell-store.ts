@@ -453,6 +453,18 @@ class MysqlTransaction {
               [now, limit],
             )
           ).map(holdOf),
+        openTotalsForAccounts: async (accountIds) => {
+          const totals = new Map<string, bigint>();
+          if (accountIds.length === 0) return totals;
+          const rows = await this.rows(
+            `SELECT account_id, CAST(SUM(amount_minor) AS SIGNED) AS held_minor FROM ${t.holds}
+             WHERE status = 'open' AND account_id IN (?) GROUP BY account_id`,
+            [[...accountIds]],
+          );
+          for (const row of rows)
+            totals.set(stringOf(row, 'account_id'), bigintOf(row, 'held_minor'));
+          return totals;
+        },
       },
       transfers: {
         insert: async (x) => {
