@@ -113,6 +113,15 @@ describe('idempotency on real MariaDB', () => {
     expect(report.refundsChecked).toBe(1);
   });
 
+  it('opens one account when the same account is opened concurrently', async () => {
+    const opened = await Promise.all(
+      Array.from({ length: duplicateCount }, () =>
+        cell.accounts.openAccount({ kind: 'user_wallet', ownerId: 'racing-user', currency: 'HKD' }),
+      ),
+    );
+    expect(new Set(opened.map((account) => JSON.stringify(account))).size).toBe(1);
+  });
+
   it('refuses the same key with a different amount and changes nothing', async () => {
     await pay('dup-2', '700');
     const before = (await cell.accounts.balance(wallet)).balanceMinor;

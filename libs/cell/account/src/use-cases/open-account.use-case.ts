@@ -21,6 +21,7 @@ import {
   idGeneratorToken,
   unitOfWorkToken,
 } from '@cellpay/cell-data-access';
+import type { CurrencyCode } from '@cellpay/money';
 import { slotOf } from '@cellpay/routing';
 
 import { type AccountView, accountView } from '../account-views';
@@ -60,6 +61,25 @@ export class OpenAccountUseCase {
     const slot = userOwnedKinds.includes(kind)
       ? slotOf(ownerId, this.settings.slotCount)
       : cellOwnedSlot;
+    try {
+      return await this.open(kind, ownerId, currency, slot);
+    } catch (error) {
+      // Two concurrent opens of the same account: the loser's insert hits the unique key; the
+      // account it wanted exists now, so it answers like a repeated open.
+      const existing = await this.unitOfWork.run('account.open', (tx) =>
+        tx.accounts.findByKey(kind, ownerId, currency),
+      );
+      if (existing === undefined) throw error;
+      return accountView(existing);
+    }
+  }
+
+  private open(
+    kind: AccountKind,
+    ownerId: string,
+    currency: CurrencyCode,
+    slot: number,
+  ): Promise<AccountView> {
     return this.unitOfWork.run('account.open', async (tx) => {
       const existing = await tx.accounts.findByKey(kind, ownerId, currency);
       if (existing !== undefined) return accountView(existing);
