@@ -110,12 +110,13 @@ describe('cell reconcile command on real MariaDB', () => {
       },
     ]);
     // An unbalanced journal line is found too (the trial balance then no longer balances), and so
-    // is a held amount that no open hold explains.
+    // is a held amount that no open hold explains, and a voucher that no longer matches its journal.
     await shard.pool.query(
       "UPDATE journal_lines SET amount_minor = amount_minor + 1 WHERE direction = 'credit' AND account_id = ?",
       [wallet],
     );
     await shard.pool.query('UPDATE accounts SET held_minor = 5 WHERE id = ?', [wallet]);
+    await shard.pool.query('UPDATE gl_voucher_lines SET amount_minor = amount_minor + 3 LIMIT 1');
     const { report: worse } = await reconcile();
     const rules = (worse['differences'] as { rule: string }[]).map((difference) => difference.rule);
     expect(rules).toEqual(
@@ -123,6 +124,7 @@ describe('cell reconcile command on real MariaDB', () => {
         'trial_balance_balanced',
         'journal_balanced',
         'account_held_equals_open_holds',
+        'voucher_matches_journal',
       ]),
     );
   });

@@ -136,6 +136,8 @@ export class IdempotencyKeyTaken extends Error {
 
 export interface GeneralLedgerRepository {
   insertVoucher(voucher: Voucher): Promise<void>;
+  /** The vouchers of the given journals (absent: not posted yet). */
+  findVouchers(journalIds: readonly string[]): Promise<ReadonlyMap<string, Voucher>>;
   /** Journals without a voucher, in ID order, at most `limit` (the deferred-posting backlog). */
   listUnpostedJournals(limit: number): Promise<readonly Journal[]>;
   countUnpostedJournals(): Promise<number>;

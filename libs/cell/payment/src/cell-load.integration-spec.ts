@@ -12,7 +12,16 @@ const topUpMinor = 50_000n;
 const loadTimeoutMs = 540_000;
 
 /** Refusals the rules produce under random load; anything else fails the test. */
-const expectedRefusals = new Set(['insufficient_funds', 'refund_exceeds_captured']);
+const expectedRefusals = new Set([
+  'insufficient_funds',
+  'refund_exceeds_captured',
+  // Retryable (gRPC ABORTED): lock contention outlasted the bounded retries. It can happen when
+  // the shared machine stalls the shard (a semi-sync commit waits on a busy replica while holding
+  // its row locks); the books must balance regardless, and it must stay rare.
+  'transaction_retries_exhausted',
+]);
+/** The most operations that may end in `transaction_retries_exhausted`. */
+const retriesExhaustedMax = operationCount / 100;
 
 /** A seeded generator (mulberry32) so a failing run can be replayed exactly. */
 function seededRandom(seed: number): () => number {
@@ -163,7 +172,12 @@ describe('cell under concurrent load on real MariaDB', () => {
             await operation(index);
           } catch (error) {
             const code = (error as { code?: string }).code ?? String(error);
-            if (!expectedRefusals.has(code)) throw error;
+            if (!expectedRefusals.has(code)) {
+              process.stdout.write(
+                `load: unexpected failure of operation ${index}: ${String(error)}\n`,
+              );
+              throw error;
+            }
             count(`refused:${code}`);
           }
         }
@@ -205,6 +219,9 @@ describe('cell under concurrent load on real MariaDB', () => {
       expect(total.negative).toBe(0);
       expect(total.customerMinor).toBe(topUpMinor * BigInt(walletCount));
       expect(total.fundingMinor).toBe(-topUpMinor * BigInt(walletCount));
+      expect(outcomes.get('refused:transaction_retries_exhausted') ?? 0).toBeLessThanOrEqual(
+        retriesExhaustedMax,
+      );
       expect(outcomes.get('pay') ?? 0).toBeGreaterThan(1_000);
       expect(outcomes.get('refund') ?? 0).toBeGreaterThan(100);
       expect(outcomes.get('capture') ?? 0).toBeGreaterThan(100);

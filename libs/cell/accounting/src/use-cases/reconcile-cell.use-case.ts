@@ -2,10 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import {
   type Account,
+  type AccountKind,
   type CellTransaction,
   type Journal,
   signedAmount,
   type UnitOfWork,
+  type Voucher,
+  type VoucherLine,
+  voucherOf,
 } from '@cellpay/cell-domain';
 import { unitOfWorkToken } from '@cellpay/cell-data-access';
 import type { CurrencyCode } from '@cellpay/money';
@@ -25,6 +29,7 @@ export enum ReconciliationRule {
   PaymentRefundedEqualsRefunds = 'payment_refunded_equals_refunds',
   RefundHasJournal = 'refund_has_journal',
   TrialBalanceBalanced = 'trial_balance_balanced',
+  VoucherMatchesJournal = 'voucher_matches_journal',
 }
 
 /** One difference: which rule, on which account, journal, payment, refund or subject, and by how much. */
@@ -162,8 +167,12 @@ export class ReconcileCellUseCase {
 
     const journalsChecked = await forEachPage(
       (afterId, limit) => tx.journals.listAfter(afterId, limit),
-      (page) => {
-        for (const journal of page) this.checkJournal(journal, accounts, collector);
+      async (page) => {
+        const vouchers = await tx.generalLedger.findVouchers(page.map((journal) => journal.id));
+        for (const journal of page) {
+          this.checkJournal(journal, accounts, collector);
+          this.checkVoucher(journal, vouchers.get(journal.id), accounts, collector);
+        }
       },
     );
 
@@ -204,6 +213,49 @@ export class ReconcileCellUseCase {
         currency,
         0n,
         difference,
+      );
+    }
+  }
+
+  /**
+   * A posted voucher must be the journal rolled up by subject: compared per subject, side and
+   * currency. A journal without a voucher is backlog (deferred posting), not a difference.
+   */
+  private checkVoucher(
+    journal: Journal,
+    voucher: Voucher | undefined,
+    accounts: ReadonlyMap<string, Account>,
+    collector: DifferenceCollector,
+  ): void {
+    if (voucher === undefined) return;
+    const kindOf = new Map<string, AccountKind>();
+    for (const line of journal.lines) {
+      const account = accounts.get(line.accountId);
+      if (account === undefined) return; // Reported as journal_account_exists already.
+      kindOf.set(account.id, account.kind);
+    }
+    const expected = voucherOf(journal, kindOf, voucher.postedAt).lines;
+    const keyOf = (line: VoucherLine): string =>
+      `${line.subjectCode}|${line.direction}|${line.currency}`;
+    const actualOf = new Map(voucher.lines.map((line) => [keyOf(line), line]));
+    const expectedKeys = new Set(expected.map(keyOf));
+    for (const line of expected) {
+      collector.expectEqual(
+        ReconciliationRule.VoucherMatchesJournal,
+        `${journal.id}/${line.subjectCode}/${line.direction}`,
+        line.currency,
+        line.amountMinor,
+        actualOf.get(keyOf(line))?.amountMinor ?? 0n,
+      );
+    }
+    for (const line of voucher.lines) {
+      if (expectedKeys.has(keyOf(line))) continue;
+      collector.expectEqual(
+        ReconciliationRule.VoucherMatchesJournal,
+        `${journal.id}/${line.subjectCode}/${line.direction}`,
+        line.currency,
+        0n,
+        line.amountMinor,
       );
     }
   }

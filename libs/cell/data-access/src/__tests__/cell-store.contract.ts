@@ -285,6 +285,9 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
         run((tx) => tx.generalLedger.insertVoucher(voucherOf(journal, kinds, at))),
       ).rejects.toThrow();
       expect(await run((tx) => tx.generalLedger.countUnpostedJournals())).toBe(0);
+      expect(
+        await run((tx) => tx.generalLedger.findVouchers([journal.id, 'jnl_0042NONE00000000'])),
+      ).toEqual(new Map([[journal.id, voucherOf(journal, kinds, at)]]));
       const totals = await run((tx) => tx.generalLedger.totalsOfDay('2026-05-01'));
       expect(totals).toEqual([
         {

@@ -265,6 +265,14 @@ export class MemoryCellStore implements UnitOfWork {
           }
           put(state.vouchers, voucher.journalId, voucher);
         },
+        findVouchers: async (journalIds) => {
+          const found = new Map<string, Voucher>();
+          for (const id of journalIds) {
+            const voucher = state.vouchers.get(id);
+            if (voucher !== undefined) found.set(id, voucher);
+          }
+          return found;
+        },
         listUnpostedJournals: async (limit) =>
           sortedAfter(
             [...state.journals.values()].filter((journal) => !state.vouchers.has(journal.id)),

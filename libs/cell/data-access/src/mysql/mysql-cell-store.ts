@@ -11,6 +11,7 @@ import {
   type SubjectDayBalance,
   type UnitOfWork,
   type UnitOfWorkOptions,
+  type Voucher,
 } from '@cellpay/cell-domain';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
@@ -569,6 +570,34 @@ class MysqlTransaction {
             ]),
           ],
         );
+      },
+      findVouchers: async (journalIds) => {
+        const found = new Map<string, Voucher>();
+        if (journalIds.length === 0) return found;
+        const headers = await this.rows(`SELECT * FROM ${t.glVouchers} WHERE journal_id IN (?)`, [
+          [...journalIds],
+        ]);
+        const lines = await this.rows(
+          `SELECT * FROM ${t.glVoucherLines} WHERE journal_id IN (?) ORDER BY journal_id, line_number`,
+          [[...journalIds]],
+        );
+        for (const row of headers) {
+          const journalId = stringOf(row, 'journal_id');
+          found.set(journalId, {
+            journalId,
+            businessDay: stringOf(row, 'business_day'),
+            postedAt: dateOf(row, 'posted_at'),
+            lines: lines
+              .filter((line) => stringOf(line, 'journal_id') === journalId)
+              .map((line) => ({
+                subjectCode: stringOf(line, 'subject_code'),
+                direction: stringOf(line, 'direction') as Direction,
+                amountMinor: bigintOf(line, 'amount_minor'),
+                currency: currencyOf(line),
+              })),
+          });
+        }
+        return found;
       },
       listUnpostedJournals: async (limit) =>
         this.journalsOf(
