@@ -84,6 +84,7 @@ describe('money', () => {
     expect(parseCurrency('JPY')).toBe('JPY');
     expect(codeOf(() => parseCurrency('XXX'))).toBe(MoneyErrorCode.UnknownCurrency);
     expect(codeOf(() => parseCurrency('cny'))).toBe(MoneyErrorCode.UnknownCurrency);
+    expect(() => parseCurrency('X'.repeat(100_000))).toThrow(/^unknown currency 'X{40}\.\.\.'$/);
     for (const bad of ['1.5', '', '+1', '0x10', '1e2', '007', '99999999999999999999']) {
       expect(codeOf(() => parseMinorUnits(bad))).toBeDefined();
     }

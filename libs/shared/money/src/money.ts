@@ -1,6 +1,13 @@
 import { type CurrencyCode, exponentOf, isCurrencyCode } from './currency';
 import { MoneyError, MoneyErrorCode } from './money-error';
 
+/** Echoes of caller input in error messages are cut to this, so a huge input is not sent back. */
+const echoLengthMax = 40;
+
+function echo(value: string): string {
+  return value.length > echoLengthMax ? `${value.slice(0, echoLengthMax)}...` : value;
+}
+
 /**
  * The largest magnitude any amount may have: a signed 64-bit integer, which is what BIGINT columns
  * and int64 wire fields hold. Arithmetic that would leave this range is refused, never wrapped.
@@ -15,7 +22,7 @@ export interface Money {
 
 export function parseCurrency(value: string): CurrencyCode {
   if (!isCurrencyCode(value)) {
-    throw new MoneyError(MoneyErrorCode.UnknownCurrency, `unknown currency '${value}'`);
+    throw new MoneyError(MoneyErrorCode.UnknownCurrency, `unknown currency '${echo(value)}'`);
   }
   return value;
 }
@@ -41,7 +48,7 @@ export function parseMinorUnits(value: string): bigint {
   if (!minorUnitsPattern.test(value)) {
     throw new MoneyError(
       MoneyErrorCode.MalformedAmount,
-      `amount '${value}' is not an integer number of minor units`,
+      `amount '${echo(value)}' is not an integer number of minor units`,
     );
   }
   return checkRange(BigInt(value));
@@ -55,13 +62,16 @@ export function parseDecimal(value: string, currency: CurrencyCode): Money {
   const exponent = exponentOf(currency);
   const match = /^(-?)(0|[1-9]\d*)(?:\.(\d+))?$/.exec(value);
   if (match === null || value.length > 40) {
-    throw new MoneyError(MoneyErrorCode.MalformedAmount, `amount '${value}' is not a decimal`);
+    throw new MoneyError(
+      MoneyErrorCode.MalformedAmount,
+      `amount '${echo(value)}' is not a decimal`,
+    );
   }
   const [, sign = '', whole = '0', fraction = ''] = match;
   if (fraction.length > exponent) {
     throw new MoneyError(
       MoneyErrorCode.MalformedAmount,
-      `amount '${value}' has more than ${exponent} fraction digits for ${currency}`,
+      `amount '${echo(value)}' has more than ${exponent} fraction digits for ${currency}`,
     );
   }
   const digits = whole + fraction.padEnd(exponent, '0');
