@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 
 import {
@@ -32,8 +33,19 @@ interface GrpcError {
 }
 type Client = Record<string, Call> & { close(): void };
 
-const port = 40_000 + (process.pid % 20_000);
-const address = `127.0.0.1:${port}`;
+/** A port the OS just handed out, so parallel runs on this shared machine do not collide. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+let address = '';
 const loaderOptions = {
   keepCase: false,
   longs: String,
@@ -68,6 +80,8 @@ describe('the cell gRPC server', () => {
   const logger = createLogger('cell-test', { level: 'silent' });
 
   beforeAll(async () => {
+    const port = await freePort();
+    address = `127.0.0.1:${port}`;
     app = await startCellGrpcServer(
       {
         unitOfWork: new MemoryCellStore(),
