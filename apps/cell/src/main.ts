@@ -1,4 +1,60 @@
-// Entry point of the cell process: one cell's payment, account and accounting services on its own MySQL shard.
-// The process is wired up by the issue that builds it; until then it says so and exits cleanly,
-// so deployment manifests and the image can already name this entry point.
-process.stdout.write('cellpay cell: not built yet; see README.md for what exists today.\n');
+// Entry point of the cell process: one cell's payment, account and accounting services on its own
+// MySQL shard. Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
+import 'reflect-metadata';
+
+import { ConfigError } from '@cellpay/config';
+import { createLogger } from '@cellpay/observability';
+
+import { readCellConfig } from './cell-config';
+import { CellMaintenance } from './cell-maintenance';
+import { createCellRuntime } from './cell-runtime';
+import { migrateCommand } from './commands/migrate.command';
+import { reconcileCommand } from './commands/reconcile.command';
+import { startCellGrpcServer } from './commands/serve.command';
+
+const subcommands = ['serve', 'migrate', 'reconcile'] as const;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const subcommand = argv[0] ?? 'serve';
+  if (!(subcommands as readonly string[]).includes(subcommand)) {
+    process.stderr.write(`usage: cell [${subcommands.join('|')}]\n`);
+    return 2;
+  }
+  const config = readCellConfig();
+  const logger = createLogger('cell', { level: config.LOG_LEVEL });
+  if (subcommand === 'migrate') return migrateCommand(config, logger);
+  const runtime = createCellRuntime(config);
+  if (subcommand === 'reconcile') {
+    try {
+      return await reconcileCommand(runtime.persistence, (text) => process.stdout.write(text));
+    } finally {
+      await runtime.close();
+    }
+  }
+  const app = await startCellGrpcServer(runtime.persistence, config.CELLPAY_GRPC_PORT, logger);
+  const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
+  maintenance.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info('cell shutting down');
+  await maintenance.stop();
+  await app.close();
+  await runtime.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      error instanceof ConfigError
+        ? `${error.message}\n`
+        : `cell: ${String(error instanceof Error ? error.stack : error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,2 +1,10 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './account-views';
+export * from './account.module';
+export * from './account.service';
+export * from './hold-ledger';
+export * from './ledger-poster';
+export * from './use-cases/holds.use-case';
+export * from './use-cases/move-money.use-case';
+export * from './use-cases/open-account.use-case';
+export * from './use-cases/queries.use-case';
+export * from './grpc/account.grpc-controller';

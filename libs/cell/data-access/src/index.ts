@@ -1,2 +1,8 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './idempotency';
+export * from './memory/memory-cell-store';
+export * from './system-ports';
+export * from './tokens';
+export * from './cell-persistence.module';
+export * from './mysql/migrations';
+export * from './mysql/mysql-cell-store';
+export * from './mysql/table-set';

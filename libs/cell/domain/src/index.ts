@@ -1,2 +1,11 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './account';
+export * from './cell-error';
+export * from './general-ledger';
+export * from './hold';
+export * from './ids';
+export * from './journal';
+export * from './payment';
+export * from './ports';
+export * from './transfer';
+export * from './validation';
+export * from './sequence-id-generator';

@@ -1,2 +1,4 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * from './amount-limits';
+export * from './currency';
+export * from './money';
+export * from './money-error';

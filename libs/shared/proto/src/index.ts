@@ -1,2 +1,2 @@
-// Public surface of this library; see README.md for what it owns.
-export {};
+export * as cellV1 from './generated/cellpay/cell/v1/cell';
+export * from './proto-files';

@@ -1,3 +1,4 @@
 export { infraStateDir, readInfraEndpoints, type InfraEndpoints } from '@cellpay/config';
 export * from './poll-until';
+export * from './refusal-code';
 export * from './unique-name';

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { mysqlEndpointOf, readCellConfig } from './cell-config';
+import { shardsToMigrate } from './commands/migrate.command';
+
+const url = 'mysql://cellpay:s%40cret@127.0.0.1:3411/cellpay_cell_1';
+
+describe('cell configuration', () => {
+  it('reads defaults and parses the shard URL', () => {
+    const config = readCellConfig({ CELLPAY_MYSQL_URL: url });
+    expect(config).toMatchObject({
+      CELLPAY_CELL_ID: 'cell-1',
+      CELLPAY_GRPC_PORT: 50_061,
+      CELLPAY_STORE: 'mysql',
+      CELLPAY_GL_POSTING_DEFERRED: false,
+    });
+    expect(mysqlEndpointOf(url)).toEqual({
+      host: '127.0.0.1',
+      port: 3411,
+      user: 'cellpay',
+      password: 's@cret',
+      database: 'cellpay_cell_1',
+    });
+  });
+
+  it('stops on a bad value with a message naming the variable', () => {
+    expect(() => readCellConfig({})).toThrow(/CELLPAY_MYSQL_URL: is required/);
+    expect(() => readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_GRPC_PORT: '70000' })).toThrow(
+      /CELLPAY_GRPC_PORT/,
+    );
+    expect(() => readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_CELL_ID: 'cell one' })).toThrow(
+      /CELLPAY_CELL_ID/,
+    );
+    expect(() =>
+      readCellConfig({ CELLPAY_STORE: 'memory', CELLPAY_GL_POSTING_DEFERRED: 'maybe' }),
+    ).toThrow(/CELLPAY_GL_POSTING_DEFERRED/);
+    expect(() => mysqlEndpointOf('mysql://127.0.0.1:3411/')).toThrow(/CELLPAY_MYSQL_URL/);
+  });
+
+  it('migrates every cell primary of an endpoints file, or the configured shard', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'cellpay-endpoints-'));
+    try {
+      const file = join(folder, 'endpoints.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          mysql: { host: '127.0.0.1', user: 'u', password: 'p' },
+          cells: [
+            { id: 'cell-1', database: 'db1', primary: { port: 3411 }, replica: { port: 3412 } },
+            { id: 'cell-2', database: 'db2', primary: { port: 3421 }, replica: { port: 3422 } },
+          ],
+        }),
+      );
+      const all = shardsToMigrate(readCellConfig({ CELLPAY_INFRA_ENDPOINTS_FILE: file }));
+      expect(
+        all.map((shard) => [shard.name, shard.endpoint.port, shard.endpoint.database]),
+      ).toEqual([
+        ['cell-1', 3411, 'db1'],
+        ['cell-2', 3421, 'db2'],
+      ]);
+      const one = shardsToMigrate(
+        readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_CELL_ID: 'cell-7' }),
+      );
+      expect(one).toEqual([{ name: 'cell-7', endpoint: mysqlEndpointOf(url) }]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import {
+  booleanSetting,
+  ConfigError,
+  type ConfigOf,
+  enumSetting,
+  integerSetting,
+  readConfig,
+  stringSetting,
+} from '@cellpay/config';
+import type { MysqlEndpoint } from '@cellpay/connections';
+
+/** Every variable the cell process reads, with its default, validated once at boot. */
+export const cellConfigSchema = {
+  CELLPAY_CELL_ID: stringSetting({ pattern: /^cell-\d{1,4}$/, defaultValue: 'cell-1' }),
+  CELLPAY_SLOT_COUNT: integerSetting({ min: 1, max: 9_999, defaultValue: 100 }),
+  CELLPAY_GRPC_PORT: integerSetting({ min: 1, max: 65_535, defaultValue: 50_061 }),
+  CELLPAY_STORE: enumSetting(['mysql', 'memory'] as const, 'mysql'),
+  CELLPAY_MYSQL_URL: stringSetting({ pattern: /^mysql:\/\/.+/, defaultValue: '' }),
+  CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 1, max: 500, defaultValue: 16 }),
+  CELLPAY_GL_POSTING_DEFERRED: booleanSetting(false),
+  CELLPAY_INFRA_ENDPOINTS_FILE: stringSetting({ defaultValue: '' }),
+  LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
+};
+
+export type CellConfig = ConfigOf<typeof cellConfigSchema>;
+
+export function readCellConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): CellConfig {
+  const config = readConfig(cellConfigSchema, env);
+  if (
+    config.CELLPAY_STORE === 'mysql' &&
+    config.CELLPAY_MYSQL_URL === '' &&
+    config.CELLPAY_INFRA_ENDPOINTS_FILE === ''
+  ) {
+    throw new ConfigError('CELLPAY_MYSQL_URL', 'is required when CELLPAY_STORE is mysql');
+  }
+  return config;
+}
+
+/** mysql://user:password@host:port/database */
+export function mysqlEndpointOf(url: string, variable = 'CELLPAY_MYSQL_URL'): MysqlEndpoint {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(variable, 'is not a URL');
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (parsed.protocol !== 'mysql:' || parsed.hostname === '' || database === '') {
+    throw new ConfigError(variable, 'must look like mysql://user:password@host:port/database');
+  }
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}

@@ -1,0 +1,75 @@
+import { Catch, type RpcExceptionFilter } from '@nestjs/common';
+import { Metadata, status } from '@grpc/grpc-js';
+import { type Observable, throwError } from 'rxjs';
+
+import { CellError, CellErrorCode, toCellError } from '@cellpay/cell-domain';
+import type { Logger } from '@cellpay/observability';
+
+import { encodeErrorStatus } from './error-details';
+
+/** The one table from the cell's rule codes to gRPC status codes. */
+export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
+  [CellErrorCode.AmountMustBePositive]: status.INVALID_ARGUMENT,
+  [CellErrorCode.AmountExceedsLimit]: status.INVALID_ARGUMENT,
+  [CellErrorCode.MalformedAmount]: status.INVALID_ARGUMENT,
+  [CellErrorCode.AmountOutOfRange]: status.INVALID_ARGUMENT,
+  [CellErrorCode.UnknownCurrency]: status.INVALID_ARGUMENT,
+  [CellErrorCode.CurrencyMismatch]: status.INVALID_ARGUMENT,
+  [CellErrorCode.MalformedId]: status.INVALID_ARGUMENT,
+  [CellErrorCode.MalformedField]: status.INVALID_ARGUMENT,
+  [CellErrorCode.FieldTooLong]: status.INVALID_ARGUMENT,
+  [CellErrorCode.FieldRequired]: status.INVALID_ARGUMENT,
+  [CellErrorCode.PageSizeExceedsLimit]: status.INVALID_ARGUMENT,
+  [CellErrorCode.AccountKindNotAllowed]: status.INVALID_ARGUMENT,
+  [CellErrorCode.SameAccount]: status.INVALID_ARGUMENT,
+  [CellErrorCode.AccountNotFound]: status.NOT_FOUND,
+  [CellErrorCode.PaymentNotFound]: status.NOT_FOUND,
+  [CellErrorCode.HoldNotFound]: status.NOT_FOUND,
+  [CellErrorCode.IdempotencyKeyReusedWithDifferentRequest]: status.ALREADY_EXISTS,
+  [CellErrorCode.InsufficientFunds]: status.FAILED_PRECONDITION,
+  [CellErrorCode.InvalidStateTransition]: status.FAILED_PRECONDITION,
+  [CellErrorCode.HoldExpired]: status.FAILED_PRECONDITION,
+  [CellErrorCode.CaptureExceedsAuthorized]: status.FAILED_PRECONDITION,
+  [CellErrorCode.RefundExceedsCaptured]: status.FAILED_PRECONDITION,
+  [CellErrorCode.TransactionRetriesExhausted]: status.ABORTED,
+  [CellErrorCode.JournalUnbalanced]: status.INTERNAL,
+};
+
+export interface GrpcErrorResponse {
+  readonly code: status;
+  readonly details: string;
+  readonly metadata: Metadata;
+}
+
+export function grpcErrorOf(error: unknown): GrpcErrorResponse {
+  const lifted = toCellError(error);
+  const metadata = new Metadata();
+  if (!(lifted instanceof CellError)) {
+    // Anything that is not a rule of the domain is a fault of ours: say so without leaking details.
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeErrorStatus(status.INTERNAL, 'internal error', 'internal'),
+    );
+    return { code: status.INTERNAL, details: 'internal error', metadata };
+  }
+  const code = grpcStatusOf[lifted.code];
+  metadata.set('grpc-status-details-bin', encodeErrorStatus(code, lifted.message, lifted.code));
+  return { code, details: lifted.message, metadata };
+}
+
+/**
+ * Every error leaving a gRPC handler passes here: domain refusals become their status code with
+ * the rule in google.rpc.ErrorInfo; anything else is INTERNAL and logged.
+ */
+@Catch()
+export class CellErrorFilter implements RpcExceptionFilter<unknown> {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown): Observable<never> {
+    const response = grpcErrorOf(exception);
+    if (response.code === status.INTERNAL) {
+      this.logger.error({ err: exception }, 'unexpected error in a gRPC handler');
+    }
+    return throwError(() => response);
+  }
+}

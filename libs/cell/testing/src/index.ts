@@ -1,0 +1,1 @@
+export * from './mysql-test-shard';
