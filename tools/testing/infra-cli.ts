@@ -7,13 +7,3 @@ const infraScript = join(__dirname, '..', 'infra', 'infra.sh');
 export function runInfra(args: readonly string[]): void {
   execFileSync('bash', [infraScript, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
-
-/** Runs `infra.sh status --quiet`: true when every service answers. */
-export function infraIsUp(): boolean {
-  try {
-    execFileSync('bash', [infraScript, 'status', '--quiet'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
