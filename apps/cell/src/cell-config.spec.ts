@@ -1,8 +1,9 @@
+import { mysqlEndpointOf } from '@cellpay/connections';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { mysqlEndpointOf, readCellConfig } from './cell-config';
+import { readCellConfig } from './cell-config';
 import { shardsToMigrate } from './commands/migrate.command';
 
 const url = 'mysql://cellpay:s%40cret@127.0.0.1:3411/cellpay_cell_1';

@@ -7,7 +7,6 @@ import {
   readConfig,
   stringSetting,
 } from '@cellpay/config';
-import type { MysqlEndpoint } from '@cellpay/connections';
 
 /** Every variable the cell process reads, with its default, validated once at boot. */
 export const cellConfigSchema = {
@@ -36,25 +35,4 @@ export function readCellConfig(
     throw new ConfigError('CELLPAY_MYSQL_URL', 'is required when CELLPAY_STORE is mysql');
   }
   return config;
-}
-
-/** mysql://user:password@host:port/database */
-export function mysqlEndpointOf(url: string, variable = 'CELLPAY_MYSQL_URL'): MysqlEndpoint {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(variable, 'is not a URL');
-  }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (parsed.protocol !== 'mysql:' || parsed.hostname === '' || database === '') {
-    throw new ConfigError(variable, 'must look like mysql://user:password@host:port/database');
-  }
-  return {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 3306 : Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database,
-  };
 }

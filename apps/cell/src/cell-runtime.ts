@@ -7,9 +7,9 @@ import {
   RandomIdGenerator,
   SystemClock,
 } from '@cellpay/cell-data-access';
-import { createMysqlPool, mysqlPoolLimitsDefault } from '@cellpay/connections';
+import { createMysqlPool, mysqlPoolLimitsDefault, mysqlEndpointOf } from '@cellpay/connections';
 
-import { type CellConfig, mysqlEndpointOf } from './cell-config';
+import type { CellConfig } from './cell-config';
 
 export interface CellRuntime {
   readonly persistence: CellPersistenceOptions;

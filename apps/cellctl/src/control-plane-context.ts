@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
-import { createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
+import { createKafka, createMysqlPool, createRedis, mysqlEndpointOf } from '@cellpay/connections';
 import { SecretBox } from '@cellpay/global-data-access';
 
 export interface ControlPlaneSettings {
@@ -80,15 +80,8 @@ export class ControlPlaneContext {
 
   globalPool(): Pool {
     if (this.pool === undefined) {
-      const url = new URL(this.settings.globalMysqlUrl);
       this.pool = createMysqlPool(
-        {
-          host: url.hostname,
-          port: Number(url.port || '3306'),
-          user: decodeURIComponent(url.username),
-          password: decodeURIComponent(url.password),
-          database: url.pathname.replace(/^\//, ''),
-        },
+        mysqlEndpointOf(this.settings.globalMysqlUrl, 'CELLPAY_GLOBAL_MYSQL_URL'),
         { connectionsMax: 4, queuedRequestsMax: 100, connectTimeoutMs: 5_000 },
       );
     }

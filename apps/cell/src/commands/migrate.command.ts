@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 import { liveTables, migrateCellShard } from '@cellpay/cell-data-access';
-import { createMysqlPool, type MysqlEndpoint } from '@cellpay/connections';
+import { createMysqlPool, type MysqlEndpoint, mysqlEndpointOf } from '@cellpay/connections';
 import type { Logger } from '@cellpay/observability';
 
-import { type CellConfig, mysqlEndpointOf } from '../cell-config';
+import type { CellConfig } from '../cell-config';
 
 interface EndpointsFile {
   readonly mysql: { readonly host: string; readonly user: string; readonly password: string };

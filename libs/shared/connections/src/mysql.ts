@@ -1,5 +1,7 @@
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
 
+import { ConfigError } from '@cellpay/config';
+
 export interface MysqlEndpoint {
   readonly host: string;
   readonly port: number;
@@ -50,4 +52,28 @@ export function createMysqlPool(
     charset: 'utf8mb4_bin',
   };
   return createPool(options);
+}
+
+/**
+ * Parses `mysql://user:password@host:port/database` (user and password URL-encoded); a malformed
+ * URL is a ConfigError that names the variable it came from.
+ */
+export function mysqlEndpointOf(url: string, variable = 'CELLPAY_MYSQL_URL'): MysqlEndpoint {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(variable, 'is not a URL');
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (parsed.protocol !== 'mysql:' || parsed.hostname === '' || database === '') {
+    throw new ConfigError(variable, 'must look like mysql://user:password@host:port/database');
+  }
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
 }
