@@ -9,7 +9,7 @@ import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
 import type { Logger } from '@cellpay/observability';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
-import { CellModule } from '../cell.module';
+import { CellModule } from '@cellpay/cell-runtime';
 import { CellErrorFilter } from '../grpc/cell-error.filter';
 
 export const cellServiceNames = [

@@ -1,0 +1,134 @@
+// `npm run bench`: measures cellpay on the real local stack and prints a table; with --record it
+// appends the table to docs/benchmarks.md with the date, the machine and the commit.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+import { Command } from 'commander';
+
+import { benchCellPayments, benchReference, type CellBenchOptions } from './cell-bench';
+import { percentile, type RunResult } from './measure';
+
+/** Figures (not money) with a fixed number of decimals, no grouping. */
+function decimals(value: number, digits: number): string {
+  return new Intl.NumberFormat('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: false,
+  }).format(value);
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly result: RunResult;
+  readonly note: string;
+}
+
+function format(row: Row): string[] {
+  const r = row.result;
+  const seconds = r.elapsedMs / 1000;
+  const errors = [...r.errors].map(([code, n]) => `${code}: ${n}`).join(', ') || '0';
+  return [
+    row.scenario,
+    String(r.operations),
+    decimals(r.operations / seconds, 0),
+    decimals(percentile(r.latenciesMs, 0.5), 1),
+    decimals(percentile(r.latenciesMs, 0.95), 1),
+    decimals(percentile(r.latenciesMs, 0.99), 1),
+    decimals(r.latenciesMs[r.latenciesMs.length - 1] ?? 0, 1),
+    decimals(r.cpuMs / Math.max(1, r.operations), 2),
+    errors,
+    row.note,
+  ];
+}
+
+const headers = [
+  'scenario',
+  'payments',
+  'per s',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'max ms',
+  'CPU ms/payment',
+  'errors',
+  'note',
+];
+
+function markdown(rows: readonly string[][]): string {
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .option('--duration <seconds>', 'seconds per scenario', '15')
+    .option('--concurrency <clients>', 'concurrent clients', '32')
+    .option('--payers <n>', 'payer wallets', '400')
+    .option('--merchants <n>', 'merchants', '50')
+    .option('--operations-max <n>', 'hard cap on payments per scenario', '200000')
+    .option('--record', 'append the results to docs/benchmarks.md')
+    .parse();
+  const flags = program.opts<{
+    duration: string;
+    concurrency: string;
+    payers: string;
+    merchants: string;
+    operationsMax: string;
+    record?: boolean;
+  }>();
+  const base: CellBenchOptions = {
+    durationMs: Number(flags.duration) * 1000,
+    concurrency: Number(flags.concurrency),
+    operationsMax: Number(flags.operationsMax),
+    payers: Number(flags.payers),
+    merchants: Number(flags.merchants),
+    hotMerchantShare: 0,
+  };
+  const rows: Row[] = [];
+  const say = (text: string) => process.stderr.write(`${text}\n`);
+
+  say('reference: plain mysql2, the recorded SQL of one payment per transaction ...');
+  const reference = await benchReference(base);
+  rows.push({
+    scenario: 'mysql2 reference (same SQL, one payment per transaction)',
+    result: reference,
+    note: `${reference.statementsPerPayment} statements per payment`,
+  });
+  say('cell: same-cell payments through the payment service on MySQL ...');
+  rows.push({
+    scenario: 'cell pay, in-process, same cell',
+    result: await benchCellPayments(base),
+    note: `${base.merchants} merchants, even spread`,
+  });
+  say('cell: hot merchant (50% of payments to one merchant) ...');
+  rows.push({
+    scenario: 'cell pay, hot merchant 50%',
+    result: await benchCellPayments({ ...base, hotMerchantShare: 0.5 }),
+    note: 'one merchant receives half',
+  });
+
+  const table = rows.map(format);
+  const text = markdown(table);
+  process.stdout.write(`${text}\n`);
+  if (flags.record === true) {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${decimals(totalmem() / 2 ** 30, 0)} GiB`;
+    appendFileSync(
+      'docs/benchmarks.md',
+      `\n## ${new Date().toISOString()} — commit ${commit}\n\nMachine: ${machine}; Node ${process.version}; ` +
+        `${base.concurrency} clients, ${flags.duration} s per scenario, ${base.payers} payers, ${base.merchants} merchants; ` +
+        `everything on this one machine.\n\n${text}\n`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});

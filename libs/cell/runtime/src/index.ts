@@ -1,0 +1,2 @@
+export * from './cell-context';
+export * from './cell.module';
