@@ -13,6 +13,8 @@ export const cellConfigSchema = {
   CELLPAY_CELL_ID: stringSetting({ pattern: /^cell-\d{1,4}$/, defaultValue: 'cell-1' }),
   CELLPAY_SLOT_COUNT: integerSetting({ min: 1, max: 9_999, defaultValue: 100 }),
   CELLPAY_GRPC_PORT: integerSetting({ min: 1, max: 65_535, defaultValue: 50_061 }),
+  /** /healthz, /readyz and /metrics; 0 picks a free port. */
+  CELLPAY_OPS_PORT: integerSetting({ min: 0, max: 65_535, defaultValue: 9_465 }),
   CELLPAY_STORE: enumSetting(['mysql', 'memory'] as const, 'mysql'),
   CELLPAY_MYSQL_URL: stringSetting({ pattern: /^mysql:\/\/.+/, defaultValue: '' }),
   CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 1, max: 500, defaultValue: 16 }),

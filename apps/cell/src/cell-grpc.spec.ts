@@ -1,16 +1,8 @@
 import 'reflect-metadata';
 
-import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 
-import {
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceClientConstructor,
-  status,
-} from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { INestMicroservice } from '@nestjs/common';
 import { service as healthService } from 'grpc-health-check';
@@ -18,59 +10,20 @@ import { service as healthService } from 'grpc-health-check';
 import { MemoryCellStore } from '@cellpay/cell-data-access';
 import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { createLogger } from '@cellpay/observability';
-import { cellProtoPath } from '@cellpay/proto';
 
 import { startCellGrpcServer } from './commands/serve.command';
 import { decodeErrorStatus } from './grpc/error-details';
-
-type Call = (
-  request: object,
-  callback: (error: GrpcError | null, response: Record<string, unknown>) => void,
-) => void;
-interface GrpcError {
-  readonly code: number;
-  readonly metadata: Metadata;
-}
-type Client = Record<string, Call> & { close(): void };
-
-/** A port the OS just handed out, so parallel runs on this shared machine do not collide. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import {
+  call,
+  cellClients,
+  type Client,
+  clientOf,
+  freePort,
+  type GrpcError,
+  loaderOptions,
+} from './__tests__/grpc-test-client';
 
 let address = '';
-const loaderOptions = {
-  keepCase: false,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
-
-function clientOf(root: GrpcObject, path: string): Client {
-  const constructor = path
-    .split('.')
-    .reduce<unknown>((node, key) => (node as GrpcObject)[key], root);
-  return new (constructor as ServiceClientConstructor)(
-    address,
-    credentials.createInsecure(),
-  ) as unknown as Client;
-}
-
-function call(client: Client, method: string, request: object): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const handler = client[method];
-    if (handler === undefined) throw new Error(`no method ${method}`);
-    handler.call(client, request, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
 
 describe('the cell gRPC server', () => {
   let app: INestMicroservice;
@@ -93,10 +46,7 @@ describe('the cell gRPC server', () => {
       port,
       logger,
     );
-    const root = loadPackageDefinition(loadSync(cellProtoPath, loaderOptions));
-    accounts = clientOf(root, 'cellpay.cell.v1.AccountService');
-    payments = clientOf(root, 'cellpay.cell.v1.PaymentService');
-    accounting = clientOf(root, 'cellpay.cell.v1.AccountingService');
+    ({ accounts, payments, accounting } = cellClients(address));
   });
   afterAll(async () => {
     for (const client of [accounts, payments, accounting]) client.close();
@@ -259,6 +209,7 @@ describe('the cell gRPC server', () => {
     const reflection = clientOf(
       reflectionRoot,
       'grpc.reflection.v1alpha.ServerReflection',
+      address,
     ) as unknown as {
       serverReflectionInfo(): NodeJS.ReadWriteStream & {
         write(message: object): boolean;

@@ -13,6 +13,8 @@ import type { CellConfig } from './cell-config';
 
 export interface CellRuntime {
   readonly persistence: CellPersistenceOptions;
+  /** One round trip to the shard (nothing to do in memory): the readiness loop calls it. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,9 @@ export function createCellRuntime(config: CellConfig): CellRuntime {
       idGenerator: new RandomIdGenerator(clock),
       glPostingSwitch: { isGlPostingDeferred: () => glPostingDeferred },
       settings: { cellId: config.CELLPAY_CELL_ID, slotCount: config.CELLPAY_SLOT_COUNT },
+    },
+    ping: async () => {
+      await pool?.query('SELECT 1');
     },
     close: async () => {
       await pool?.end();

@@ -11,6 +11,9 @@ import { createCellRuntime } from './cell-runtime';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { startCellGrpcServer } from './commands/serve.command';
+import { startCellObservability } from './observability/cell-observability';
+import { GrpcMetricsInterceptor } from './observability/grpc-metrics.interceptor';
+import { TimedUnitOfWork } from './observability/timed-unit-of-work';
 
 const subcommands = ['serve', 'migrate', 'reconcile'] as const;
 
@@ -31,7 +34,19 @@ async function main(argv: readonly string[]): Promise<number> {
       await runtime.close();
     }
   }
-  const app = await startCellGrpcServer(runtime.persistence, config.CELLPAY_GRPC_PORT, logger);
+  const observability = await startCellObservability(config, runtime, logger);
+  const persistence = {
+    ...runtime.persistence,
+    unitOfWork: new TimedUnitOfWork(
+      runtime.persistence.unitOfWork,
+      observability.metrics,
+      config.CELLPAY_CELL_ID,
+    ),
+  };
+  const app = await startCellGrpcServer(persistence, config.CELLPAY_GRPC_PORT, logger, [
+    new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID),
+  ]);
+  observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
   maintenance.start();
   await new Promise<void>((resolve) => {
@@ -39,8 +54,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', resolve);
   });
   logger.info('cell shutting down');
+  observability.readiness.set('grpc', false, 'shutting down');
   await maintenance.stop();
   await app.close();
+  await observability.close();
   await runtime.close();
   return 0;
 }

@@ -1,4 +1,4 @@
-import { type INestMicroservice } from '@nestjs/common';
+import { type INestMicroservice, type NestInterceptor } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
@@ -27,6 +27,7 @@ export async function startCellGrpcServer(
   persistence: CellPersistenceOptions,
   port: number,
   logger: Logger,
+  interceptors: readonly NestInterceptor[] = [],
 ): Promise<INestMicroservice> {
   const health = new HealthImplementation(
     Object.fromEntries(['', ...cellServiceNames].map((name) => [name, 'SERVING'])),
@@ -52,6 +53,7 @@ export async function startCellGrpcServer(
     },
   );
   app.useGlobalFilters(new CellErrorFilter(logger));
+  app.useGlobalInterceptors(...interceptors);
   await app.listen();
   logger.info({ port, services: cellServiceNames }, 'cell gRPC server listening');
   return app;
