@@ -1,4 +1,6 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
+
+import { applyMigrations } from '@cellpay/connections';
 
 import type { CellTableSet } from './table-set';
 
@@ -152,48 +154,23 @@ export const cellMigrations: readonly Migration[] = [
 const migrationLockWaitSeconds = 60;
 
 /**
- * Applies the missing migrations to one shard, in version order, under a named lock so two
- * processes never migrate the same shard at once. Returns the versions it applied.
+ * Applies the missing migrations to one shard (live or shadow tables), in version order, through
+ * the shared runner: a named lock so two processes never migrate a shard at once, a checksum per
+ * version so an edited migration is refused, and a refusal of versions this build does not know.
+ * Returns the versions it applied.
  */
 export async function migrateCellShard(pool: Pool, tables: CellTableSet): Promise<number[]> {
-  const connection = await pool.getConnection();
-  const lockName = `cellpay_migrate_${tables.prefix}cell`;
-  try {
-    const [locked] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS locked', [
-      lockName,
-      migrationLockWaitSeconds,
-    ]);
-    if (String(locked[0]?.['locked']) !== '1') {
-      throw new Error(`another migrator holds ${lockName}`);
-    }
-    await connection.query(
-      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
-        version INT NOT NULL PRIMARY KEY,
-        name VARCHAR(200) NOT NULL,
-        applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
-      ) ENGINE=InnoDB`,
-    );
-    const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT version FROM ${tables.migrations}`,
-    );
-    const applied = new Set(rows.map((row) => Number(row['version'])));
-    const newlyApplied: number[] = [];
-    for (const migration of cellMigrations) {
-      if (applied.has(migration.version)) continue;
-      // DDL commits implicitly in MySQL; the version row is written after its statements, and
-      // every statement is idempotent-by-version (a failed run is repaired by hand, never guessed).
-      for (const statement of migration.statements(tables)) await connection.query(statement);
-      await connection.query(`INSERT INTO ${tables.migrations} (version, name) VALUES (?, ?)`, [
-        migration.version,
-        migration.name,
-      ]);
-      newlyApplied.push(migration.version);
-    }
-    return newlyApplied;
-  } finally {
-    await connection.query('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
-    connection.release();
-  }
+  const report = await applyMigrations(
+    pool,
+    cellMigrations.map((migration) => ({
+      version: migration.version,
+      name: migration.name,
+      statements: migration.statements(tables),
+    })),
+    `cellpay_migrate_${tables.prefix}cell`,
+    { historyTable: tables.migrations, lockWaitSeconds: migrationLockWaitSeconds },
+  );
+  return [...report.applied];
 }
 
 export const cellSchemaVersion = Math.max(...cellMigrations.map((migration) => migration.version));
