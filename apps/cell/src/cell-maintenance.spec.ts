@@ -9,7 +9,7 @@ import { PaymentService } from '@cellpay/cell-payment';
 import { createLogger } from '@cellpay/observability';
 
 import { CellMaintenance } from './cell-maintenance';
-import { CellModule } from './cell.module';
+import { CellModule } from '@cellpay/cell-server';
 
 describe('cell maintenance', () => {
   it('expires lapsed holds and authorizations and posts the deferred backlog once undeferred', async () => {

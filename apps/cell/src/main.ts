@@ -2,6 +2,7 @@
 // MySQL shard. Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
 import 'reflect-metadata';
 
+import { startCellGrpcServer } from '@cellpay/cell-server';
 import { ConfigError } from '@cellpay/config';
 import { createLogger } from '@cellpay/observability';
 
@@ -10,7 +11,6 @@ import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
-import { startCellGrpcServer } from './commands/serve.command';
 
 const subcommands = ['serve', 'migrate', 'reconcile'] as const;
 

@@ -13,7 +13,7 @@ import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { PaymentService } from '@cellpay/cell-payment';
 import { createTestShard, type TestShard } from '@cellpay/cell-testing';
 
-import { CellModule } from '../cell.module';
+import { CellModule } from '@cellpay/cell-server';
 import { reconcileCommand } from './reconcile.command';
 
 describe('cell reconcile command on real MariaDB', () => {

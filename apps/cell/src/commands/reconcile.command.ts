@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AccountingService, reconciliationReportMessage } from '@cellpay/cell-accounting';
 import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
 
-import { CellModule } from '../cell.module';
+import { CellModule } from '@cellpay/cell-server';
 
 /** Prints the cell's reconciliation report as JSON; the exit code is 1 if it found a difference. */
 export async function reconcileCommand(

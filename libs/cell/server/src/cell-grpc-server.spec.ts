@@ -18,10 +18,9 @@ import { service as healthService } from 'grpc-health-check';
 import { MemoryCellStore } from '@cellpay/cell-data-access';
 import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { createLogger } from '@cellpay/observability';
-import { cellProtoPath } from '@cellpay/proto';
+import { cellProtoPath, decodeErrorStatus } from '@cellpay/proto';
 
-import { startCellGrpcServer } from './commands/serve.command';
-import { decodeErrorStatus } from './grpc/error-details';
+import { startCellGrpcServer } from './cell-grpc-server';
 
 type Call = (
   request: object,

@@ -9,8 +9,9 @@ import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
 import type { Logger } from '@cellpay/observability';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
-import { CellModule } from '../cell.module';
-import { CellErrorFilter } from '../grpc/cell-error.filter';
+import { CellModule } from './cell.module';
+import { CellErrorFilter } from './grpc/cell-error.filter';
+import { SlotOwnershipGuard, type SlotOwnershipSource } from './grpc/slot-ownership.guard';
 
 export const cellServiceNames = [
   `${cellV1.protobufPackage}.${cellV1.ACCOUNT_SERVICE_NAME}`,
@@ -20,13 +21,15 @@ export const cellServiceNames = [
 
 /**
  * The cell's gRPC server: the three services, grpc.health.v1 and server reflection on one port.
- * Every handler error passes through the one CellErrorFilter. Later issues add a slot-ownership
- * guard in front of the handlers (a NestJS global guard runs before every use case).
+ * Every handler error passes through the one CellErrorFilter. With a routing source, the slot
+ * ownership guard runs before every use case and refuses calls routed to the wrong cell.
  */
 export async function startCellGrpcServer(
   persistence: CellPersistenceOptions,
   port: number,
   logger: Logger,
+  routing?: SlotOwnershipSource,
+  host = '0.0.0.0',
 ): Promise<INestMicroservice> {
   const health = new HealthImplementation(
     Object.fromEntries(['', ...cellServiceNames].map((name) => [name, 'SERVING'])),
@@ -39,7 +42,7 @@ export async function startCellGrpcServer(
       options: {
         package: cellV1.protobufPackage,
         protoPath: cellProtoPath,
-        url: `0.0.0.0:${port}`,
+        url: `${host}:${port}`,
         loader: { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true },
         onLoadPackageDefinition: (
           definition: ConstructorParameters<typeof ReflectionService>[0],
@@ -52,6 +55,9 @@ export async function startCellGrpcServer(
     },
   );
   app.useGlobalFilters(new CellErrorFilter(logger));
+  if (routing !== undefined) {
+    app.useGlobalGuards(new SlotOwnershipGuard(persistence.settings.cellId, routing));
+  }
   await app.listen();
   logger.info({ port, services: cellServiceNames }, 'cell gRPC server listening');
   return app;

@@ -1,0 +1,4 @@
+export * from './cell.module';
+export * from './cell-grpc-server';
+export * from './grpc/cell-error.filter';
+export * from './grpc/slot-ownership.guard';
