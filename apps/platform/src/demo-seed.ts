@@ -1,0 +1,67 @@
+import { CellpayClient } from '@cellpay/sdk';
+
+import {
+  demoCurrency,
+  demoMerchantId,
+  demoWalletBackendId,
+  type EmbeddedPlatform,
+} from './embedded-platform';
+
+export interface DemoUser {
+  readonly userId: string;
+  readonly cellId: string;
+  readonly accountId: string;
+  readonly balanceMinor: string;
+}
+
+export const demoUserIds = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] as const;
+/** Every demo wallet starts with 1000.00 CNY. */
+export const demoTopUpMinor = 100_000n;
+
+/**
+ * Seeds the demo: the demo merchant's account in every cell (a payment credits the merchant in
+ * the payer's cell), then wallets for the demo users opened and funded through the public API
+ * with the first-party credential, exactly as a wallet backend would.
+ */
+export async function seedDemo(platform: EmbeddedPlatform): Promise<readonly DemoUser[]> {
+  for (const cell of platform.cells) {
+    await platform.transport.call(cell.cellId, {
+      service: 'AccountService',
+      method: 'openAccount',
+      request: { kind: 'merchant', ownerId: demoMerchantId, currency: demoCurrency },
+      metadata: {},
+      deadlineMs: 3_000,
+    });
+  }
+  const backend = platform.credentials.find(
+    (credential) => credential.ownerId === demoWalletBackendId,
+  );
+  if (backend === undefined) throw new Error('the demo wallet backend has no credential');
+  const client = new CellpayClient({
+    address: platform.gatewayAddress,
+    keyId: backend.keyId,
+    secret: Buffer.from(backend.secretHex, 'hex'),
+  });
+  try {
+    const users: DemoUser[] = [];
+    for (const userId of demoUserIds) {
+      const account = await client.openAccount({ userId, currency: demoCurrency });
+      await client.topUp({
+        requestId: `demo-seed-${userId}`,
+        accountId: account.accountId,
+        amount: { amountMinor: demoTopUpMinor, currency: demoCurrency },
+      });
+      const balance = await client.getBalance({ accountId: account.accountId });
+      const decision = platform.routing.current().routeUser(userId);
+      users.push({
+        userId,
+        cellId: decision.cellId,
+        accountId: account.accountId,
+        balanceMinor: balance.balanceMinor,
+      });
+    }
+    return users;
+  } finally {
+    client.close();
+  }
+}
