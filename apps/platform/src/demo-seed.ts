@@ -14,7 +14,32 @@ export interface DemoUser {
   readonly balanceMinor: string;
 }
 
-export const demoUserIds = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] as const;
+/** Candidate demo users; the seed takes the first `demoUsersPerCell` that land in each cell. */
+export const demoUserCandidates = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'xavier',
+  'yvonne',
+  'zoe',
+] as const;
+export const demoUsersPerCell = 2;
 /** Every demo wallet starts with 1000.00 CNY. */
 export const demoTopUpMinor = 100_000n;
 
@@ -44,7 +69,15 @@ export async function seedDemo(platform: EmbeddedPlatform): Promise<readonly Dem
   });
   try {
     const users: DemoUser[] = [];
-    for (const userId of demoUserIds) {
+    const table = platform.routing.current();
+    const perCell = new Map<string, number>();
+    const chosen = demoUserCandidates.filter((userId) => {
+      const cellId = table.routeUser(userId).cellId;
+      const count = perCell.get(cellId) ?? 0;
+      perCell.set(cellId, count + 1);
+      return count < demoUsersPerCell;
+    });
+    for (const userId of chosen) {
       const account = await client.openAccount({ userId, currency: demoCurrency });
       await client.topUp({
         requestId: `demo-seed-${userId}`,
@@ -52,10 +85,9 @@ export async function seedDemo(platform: EmbeddedPlatform): Promise<readonly Dem
         amount: { amountMinor: demoTopUpMinor, currency: demoCurrency },
       });
       const balance = await client.getBalance({ accountId: account.accountId });
-      const decision = platform.routing.current().routeUser(userId);
       users.push({
         userId,
-        cellId: decision.cellId,
+        cellId: table.routeUser(userId).cellId,
         accountId: account.accountId,
         balanceMinor: balance.balanceMinor,
       });

@@ -62,6 +62,11 @@ export interface EmbeddedPlatformOptions {
   readonly logger: Logger;
   readonly breaker?: Partial<Omit<CellBreakerOptions, 'isCellFailure'>>;
   readonly cellCallDeadlineMs?: number;
+  /**
+   * Lets the gateway follow its own copy of the table (tests of a stale router); by default the
+   * gateway and the cells share one.
+   */
+  readonly separateGatewayRouting?: boolean;
 }
 
 export interface EmbeddedCell {
@@ -76,7 +81,10 @@ export interface EmbeddedPlatform {
   readonly gatewayAddress: string;
   readonly gatewayPort: number;
   readonly cells: readonly EmbeddedCell[];
+  /** The table the cells check ownership against. */
   readonly routing: MemoryRouting;
+  /** The table the gateway routes by (the same object unless separateGatewayRouting). */
+  readonly gatewayRouting: MemoryRouting;
   readonly breakers: CellBreakers;
   readonly transport: GrpcCellTransport;
   readonly credentials: readonly DemoCredential[];
@@ -129,6 +137,9 @@ export async function startEmbeddedPlatform(
   const routing = new MemoryRouting(
     new RoutingTable(evenlySpreadSnapshot(cellRoutes, options.slotCount, 1n)),
   );
+  const gatewayRouting = options.separateGatewayRouting
+    ? new MemoryRouting(routing.current())
+    : routing;
   const clock = new SystemClock();
   const cells: EmbeddedCell[] = [];
   const startCell = async (cell: EmbeddedCell): Promise<void> => {
@@ -202,7 +213,7 @@ export async function startEmbeddedPlatform(
   });
   const service = new GatewayService({
     authenticator,
-    routing,
+    routing: gatewayRouting,
     transport,
     breakers,
     options:
@@ -226,6 +237,7 @@ export async function startEmbeddedPlatform(
     gatewayPort: gateway.port,
     cells,
     routing,
+    gatewayRouting,
     breakers,
     transport,
     credentials,

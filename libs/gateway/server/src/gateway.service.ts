@@ -1,4 +1,4 @@
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
 import {
   type Authenticator,
@@ -58,7 +58,10 @@ const defaultSleep = (ms: number): Promise<void> =>
 
 /** The reason in a cell error's google.rpc.ErrorInfo, if it carries one. */
 export function cellReasonOf(error: unknown): { reason: string; cellEpoch?: bigint } | undefined {
-  const details = (error as Partial<ServiceError>).metadata?.get('grpc-status-details-bin')[0];
+  const metadata = (error as Partial<ServiceError>).metadata;
+  // Only a gRPC error carries trailers; the gateway's own errors have plain metadata objects.
+  if (!(metadata instanceof Metadata)) return undefined;
+  const details = metadata.get('grpc-status-details-bin')[0];
   if (!Buffer.isBuffer(details)) return undefined;
   try {
     const decoded = decodeErrorStatus(details);
