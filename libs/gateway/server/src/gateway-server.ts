@@ -11,7 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 
 import { type CellpayMetrics, GrpcCallTimer, type Logger } from '@cellpay/observability';
 import { publicProtoPath } from '@cellpay/proto';
@@ -115,7 +115,11 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     }
     server.addService(constructor.service as ServiceDefinition, implementation);
   }
-  new ReflectionService(definition).addToServer(server);
+  // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
+  new ReflectionService({
+    ...definition,
+    ...loadSync(healthProtoPath, publicLoaderOptions),
+  }).addToServer(server);
   health.addToServer(server);
   const credentials =
     options.tls === undefined
