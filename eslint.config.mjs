@@ -29,9 +29,13 @@ const scopeConstraints = [
       'scope:shared',
     ],
   },
-  // Tools (the load generator) drive the platform from outside, through shared code only for now;
-  // the gateway SDK joins this list when it exists.
-  { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:tooling', 'scope:shared'] },
+  // The merchant SDK is what outsiders link: it sees only shared code (proto types, signing).
+  { sourceTag: 'scope:sdk', onlyDependOnLibsWithTags: ['scope:sdk', 'scope:shared'] },
+  // Tools (the load generator) drive the platform from outside, through shared code and the SDK.
+  {
+    sourceTag: 'scope:tooling',
+    onlyDependOnLibsWithTags: ['scope:tooling', 'scope:sdk', 'scope:shared'],
+  },
   {
     sourceTag: 'scope:platform',
     onlyDependOnLibsWithTags: [
@@ -41,6 +45,7 @@ const scopeConstraints = [
       'scope:settlement',
       'scope:global',
       'scope:control-plane',
+      'scope:sdk',
       'scope:shared',
     ],
   },

@@ -2,6 +2,7 @@
 // MySQL shard. Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
 import 'reflect-metadata';
 
+import { startCellGrpcServer } from '@cellpay/cell-server';
 import { ConfigError } from '@cellpay/config';
 import { createLogger } from '@cellpay/observability';
 
@@ -10,7 +11,6 @@ import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
-import { startCellGrpcServer } from './commands/serve.command';
 import { startCellObservability } from './observability/cell-observability';
 import { GrpcMetricsInterceptor } from './observability/grpc-metrics.interceptor';
 import { TimedUnitOfWork } from './observability/timed-unit-of-work';
@@ -43,9 +43,11 @@ async function main(argv: readonly string[]): Promise<number> {
       config.CELLPAY_CELL_ID,
     ),
   };
-  const app = await startCellGrpcServer(persistence, config.CELLPAY_GRPC_PORT, logger, [
-    new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID),
-  ]);
+  const app = await startCellGrpcServer(persistence, {
+    port: config.CELLPAY_GRPC_PORT,
+    logger,
+    interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
+  });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
   maintenance.start();

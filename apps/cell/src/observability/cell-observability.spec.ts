@@ -3,13 +3,13 @@ import 'reflect-metadata';
 import type { INestMicroservice } from '@nestjs/common';
 
 import { MemoryCellStore } from '@cellpay/cell-data-access';
+import { startCellGrpcServer } from '@cellpay/cell-server';
+import { call, cellClients, type Client, freePort } from '@cellpay/cell-testing';
 import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { createLogger } from '@cellpay/observability';
 import { pollUntil } from '@cellpay/testing';
 
-import { call, cellClients, type Client, freePort } from '../__tests__/grpc-test-client';
 import { readCellConfig } from '../cell-config';
-import { startCellGrpcServer } from '../commands/serve.command';
 import { type CellObservability, startCellObservability } from './cell-observability';
 import { GrpcMetricsInterceptor } from './grpc-metrics.interceptor';
 import { TimedUnitOfWork } from './timed-unit-of-work';
@@ -51,9 +51,7 @@ describe('the cell ops port', () => {
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId: 'cell-7', slotCount: 100 },
       },
-      port,
-      logger,
-      [new GrpcMetricsInterceptor(observability.metrics, 'cell-7')],
+      { port, logger, interceptors: [new GrpcMetricsInterceptor(observability.metrics, 'cell-7')] },
     );
     ({ accounts } = cellClients(`127.0.0.1:${port}`));
   });

@@ -3,9 +3,8 @@ import { status } from '@grpc/grpc-js';
 import { type Observable, tap } from 'rxjs';
 
 import { CellError } from '@cellpay/cell-domain';
+import { grpcStatusOf } from '@cellpay/cell-server';
 import { type CellpayMetrics, GrpcCallTimer } from '@cellpay/observability';
-
-import { grpcStatusOf } from '../grpc/cell-error.filter';
 
 /**
  * Times every cell gRPC call into `cellpay_grpc_requests_total` and

@@ -1,1 +1,2 @@
 export * from './mysql-test-shard';
+export * from './grpc-test-client';

@@ -12,6 +12,18 @@ export enum GatewayErrorCode {
   StressTrafficRejected = 'stress_traffic_rejected',
   RateLimited = 'rate_limited',
   MethodUnknown = 'method_unknown',
+  /** An ID in the request is not one the platform hands out (so it has no slot to route by). */
+  MalformedId = 'malformed_id',
+  FieldRequired = 'field_required',
+  /** The slot is frozen for a failover or migration; retry shortly. */
+  SlotFrozen = 'slot_frozen',
+  /** The cell is down, its breaker is open, or it answered too slowly. */
+  CellUnavailable = 'cell_unavailable',
+  /** The routing table moved and the cell still refused after one refresh and retry. */
+  RoutingStale = 'routing_stale',
+  /** Moving money between cells is settlement's job; a wallet transfer stays in one cell. */
+  CrossCellTransferNotSupported = 'cross_cell_transfer_not_supported',
+  Internal = 'internal',
 }
 
 export class GatewayError extends Error {

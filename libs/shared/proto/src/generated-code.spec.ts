@@ -9,10 +9,14 @@ describe('generated proto code', () => {
     const output = mkdtempSync(join(tmpdir(), 'cellpay-proto-'));
     try {
       execFileSync('node', [join(__dirname, '..', 'generate.mjs'), output], { stdio: 'pipe' });
-      const file = join('cellpay', 'cell', 'v1', 'cell.ts');
-      const fresh = readFileSync(join(output, file), 'utf8');
-      const committed = readFileSync(join(__dirname, 'generated', file), 'utf8');
-      expect(committed).toBe(fresh);
+      for (const file of [
+        join('cellpay', 'cell', 'v1', 'cell.ts'),
+        join('cellpay', 'v1', 'cellpay.ts'),
+      ]) {
+        const fresh = readFileSync(join(output, file), 'utf8');
+        const committed = readFileSync(join(__dirname, 'generated', file), 'utf8');
+        expect(committed).toBe(fresh);
+      }
     } finally {
       rmSync(output, { recursive: true, force: true });
     }

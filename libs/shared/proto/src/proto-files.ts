@@ -7,3 +7,5 @@ import { join } from 'node:path';
 export const protoRoot = join(__dirname, '..', 'proto');
 export const cellProtoFile = 'cellpay/cell/v1/cell.proto';
 export const cellProtoPath = join(protoRoot, cellProtoFile);
+export const publicProtoFile = 'cellpay/v1/cellpay.proto';
+export const publicProtoPath = join(protoRoot, publicProtoFile);

@@ -1,2 +1,3 @@
 export * from './slot';
 export * from './routing-table';
+export * from './routing-headers';

@@ -1,2 +1,3 @@
 export * from './canonical-json';
 export * from './request-signature';
+export * from './proto-json-view';

@@ -1,4 +1,5 @@
 import { canonicalJson } from './canonical-json';
+import { protoJsonView } from './proto-json-view';
 import { signRequest, stringToSign, verifyRequest, type SignedParts } from './request-signature';
 
 const secret = Buffer.from('a-test-secret-of-32-bytes-length', 'utf8');
@@ -95,5 +96,19 @@ describe('request signatures', () => {
       ok: false,
       reason: 'signature_malformed',
     });
+  });
+});
+
+describe('protoJsonView', () => {
+  it('drops default scalars at every level so unset and default sign alike', () => {
+    const view = protoJsonView({
+      accountId: 'acc_1',
+      cursor: '',
+      pageSize: 0,
+      amount: { amountMinor: '0', currency: '' },
+    });
+    expect(canonicalJson(view)).toBe(
+      canonicalJson({ accountId: 'acc_1', amount: { amountMinor: '0' } }),
+    );
   });
 });

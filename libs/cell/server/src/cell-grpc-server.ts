@@ -7,10 +7,11 @@ import { HealthImplementation } from 'grpc-health-check';
 
 import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
 import type { Logger } from '@cellpay/observability';
+import { CellModule } from '@cellpay/cell-runtime';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
-import { CellModule } from '@cellpay/cell-runtime';
-import { CellErrorFilter } from '../grpc/cell-error.filter';
+import { CellErrorFilter } from './grpc/cell-error.filter';
+import { SlotOwnershipGuard, type SlotOwnershipSource } from './grpc/slot-ownership.guard';
 
 export const cellServiceNames = [
   `${cellV1.protobufPackage}.${cellV1.ACCOUNT_SERVICE_NAME}`,
@@ -20,15 +21,25 @@ export const cellServiceNames = [
 
 /**
  * The cell's gRPC server: the three services, grpc.health.v1 and server reflection on one port.
- * Every handler error passes through the one CellErrorFilter. Later issues add a slot-ownership
- * guard in front of the handlers (a NestJS global guard runs before every use case).
+ * Every handler error passes through the one CellErrorFilter. With a routing source, the slot
+ * ownership guard runs before every use case and refuses calls routed to the wrong cell.
  */
+export interface CellGrpcServerOptions {
+  readonly port: number;
+  readonly logger: Logger;
+  /** Interface to listen on; all interfaces unless given. */
+  readonly host?: string;
+  /** The routing table the slot-ownership guard checks each call against; no guard without it. */
+  readonly routing?: SlotOwnershipSource;
+  /** Run around every handler (metrics). */
+  readonly interceptors?: readonly NestInterceptor[];
+}
+
 export async function startCellGrpcServer(
   persistence: CellPersistenceOptions,
-  port: number,
-  logger: Logger,
-  interceptors: readonly NestInterceptor[] = [],
+  options: CellGrpcServerOptions,
 ): Promise<INestMicroservice> {
+  const { port, logger, host = '0.0.0.0' } = options;
   const health = new HealthImplementation(
     Object.fromEntries(['', ...cellServiceNames].map((name) => [name, 'SERVING'])),
   );
@@ -40,7 +51,7 @@ export async function startCellGrpcServer(
       options: {
         package: cellV1.protobufPackage,
         protoPath: cellProtoPath,
-        url: `0.0.0.0:${port}`,
+        url: `${host}:${port}`,
         loader: { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true },
         onLoadPackageDefinition: (
           definition: ConstructorParameters<typeof ReflectionService>[0],
@@ -53,7 +64,10 @@ export async function startCellGrpcServer(
     },
   );
   app.useGlobalFilters(new CellErrorFilter(logger));
-  app.useGlobalInterceptors(...interceptors);
+  if (options.routing !== undefined) {
+    app.useGlobalGuards(new SlotOwnershipGuard(persistence.settings.cellId, options.routing));
+  }
+  app.useGlobalInterceptors(...(options.interceptors ?? []));
   await app.listen();
   logger.info({ port, services: cellServiceNames }, 'cell gRPC server listening');
   return app;

@@ -9,10 +9,6 @@ import { service as healthService } from 'grpc-health-check';
 
 import { MemoryCellStore } from '@cellpay/cell-data-access';
 import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
-import { createLogger } from '@cellpay/observability';
-
-import { startCellGrpcServer } from './commands/serve.command';
-import { decodeErrorStatus } from './grpc/error-details';
 import {
   call,
   cellClients,
@@ -21,7 +17,11 @@ import {
   freePort,
   type GrpcError,
   loaderOptions,
-} from './__tests__/grpc-test-client';
+} from '@cellpay/cell-testing';
+import { createLogger } from '@cellpay/observability';
+import { decodeErrorStatus } from '@cellpay/proto';
+
+import { startCellGrpcServer } from './cell-grpc-server';
 
 let address = '';
 
@@ -43,8 +43,7 @@ describe('the cell gRPC server', () => {
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId: 'cell-1', slotCount: 100 },
       },
-      port,
-      logger,
+      { port, logger },
     );
     ({ accounts, payments, accounting } = cellClients(address));
   });

@@ -5,7 +5,10 @@ import { type Observable, throwError } from 'rxjs';
 import { CellError, CellErrorCode, toCellError } from '@cellpay/cell-domain';
 import type { Logger } from '@cellpay/observability';
 
-import { encodeErrorStatus } from './error-details';
+import { encodeErrorStatus } from '@cellpay/proto';
+import { cellEpochDetailKey } from '@cellpay/routing';
+
+import { SlotOwnershipError } from './slot-ownership.guard';
 
 /** The one table from the cell's rule codes to gRPC status codes. */
 export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
@@ -42,8 +45,18 @@ export interface GrpcErrorResponse {
 }
 
 export function grpcErrorOf(error: unknown): GrpcErrorResponse {
-  const lifted = toCellError(error);
   const metadata = new Metadata();
+  if (error instanceof SlotOwnershipError) {
+    // UNAVAILABLE: the call was not applied and may be retried once the router caught up.
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeErrorStatus(status.UNAVAILABLE, error.message, error.reason, {
+        [cellEpochDetailKey]: error.cellEpoch.toString(),
+      }),
+    );
+    return { code: status.UNAVAILABLE, details: error.message, metadata };
+  }
+  const lifted = toCellError(error);
   if (!(lifted instanceof CellError)) {
     // Anything that is not a rule of the domain is a fault of ours: say so without leaking details.
     metadata.set(

@@ -25,8 +25,20 @@ function text(number: number, value: string): Buffer {
   return field(number, Buffer.from(value, 'utf8'));
 }
 
-export function encodeErrorStatus(code: number, message: string, reason: string): Buffer {
-  const errorInfo = Buffer.concat([text(1, reason), text(2, errorDomain)]);
+/**
+ * `metadata` becomes ErrorInfo's map<string, string> (field 3): machine-readable facts such as the
+ * epoch a cell routes by, or how long to wait before retrying. Never secrets.
+ */
+export function encodeErrorStatus(
+  code: number,
+  message: string,
+  reason: string,
+  metadata: Readonly<Record<string, string>> = {},
+): Buffer {
+  const entries = Object.entries(metadata).map(([key, value]) =>
+    field(3, Buffer.concat([text(1, key), text(2, value)])),
+  );
+  const errorInfo = Buffer.concat([text(1, reason), text(2, errorDomain), ...entries]);
   const any = Buffer.concat([text(1, errorInfoTypeUrl), field(2, errorInfo)]);
   return Buffer.concat([varint((1 << 3) | 0), varint(code), text(2, message), field(3, any)]);
 }
@@ -36,11 +48,13 @@ export interface DecodedErrorStatus {
   readonly message: string;
   readonly reason: string;
   readonly domain: string;
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /** Reads back what `encodeErrorStatus` writes (for clients and tests). */
 export function decodeErrorStatus(buffer: Buffer): DecodedErrorStatus {
-  const fields = (bytes: Buffer): Map<number, Buffer | number> => {
+  const repeated: Buffer[] = [];
+  const fields = (bytes: Buffer, collect?: number): Map<number, Buffer | number> => {
     const found = new Map<number, Buffer | number>();
     let offset = 0;
     const readVarint = (): number => {
@@ -60,7 +74,9 @@ export function decodeErrorStatus(buffer: Buffer): DecodedErrorStatus {
         found.set(tag >>> 3, readVarint());
       } else {
         const length = readVarint();
-        found.set(tag >>> 3, bytes.subarray(offset, offset + length));
+        const payload = bytes.subarray(offset, offset + length);
+        if (tag >>> 3 === collect) repeated.push(payload);
+        found.set(tag >>> 3, payload);
         offset += length;
       }
     }
@@ -68,11 +84,18 @@ export function decodeErrorStatus(buffer: Buffer): DecodedErrorStatus {
   };
   const status = fields(buffer);
   const any = fields(status.get(3) as Buffer);
-  const info = fields(any.get(2) as Buffer);
+  const info = fields(any.get(2) as Buffer, 3);
+  const metadata: Record<string, string> = {};
+  for (const entry of repeated) {
+    const pair = fields(entry);
+    metadata[(pair.get(1) as Buffer | undefined)?.toString('utf8') ?? ''] =
+      (pair.get(2) as Buffer | undefined)?.toString('utf8') ?? '';
+  }
   return {
     code: Number(status.get(1) ?? 0),
     message: (status.get(2) as Buffer | undefined)?.toString('utf8') ?? '',
     reason: (info.get(1) as Buffer).toString('utf8'),
     domain: (info.get(2) as Buffer).toString('utf8'),
+    metadata,
   };
 }

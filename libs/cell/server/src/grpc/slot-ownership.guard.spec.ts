@@ -1,0 +1,57 @@
+import { Metadata } from '@grpc/grpc-js';
+
+import { evenlySpreadSnapshot, RoutingTable, routingHeaders } from '@cellpay/routing';
+
+import { checkSlotOwnership, slotCheckOf, SlotOwnershipError } from './slot-ownership.guard';
+
+const cells = ['cell-1', 'cell-2'].map((cellId) => ({
+  cellId,
+  homeRegion: 'r1',
+  standbyRegion: 'r2',
+  activeRegion: 'r1',
+  state: 'active' as const,
+}));
+// Slots 0-4 belong to cell-1 and 5-9 to cell-2 at epoch 7.
+const table = new RoutingTable(evenlySpreadSnapshot(cells, 10, 7n));
+
+function refusal(run: () => void): SlotOwnershipError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof SlotOwnershipError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('the slot ownership guard', () => {
+  it('lets through a slot the cell owns, at its epoch or an older one', () => {
+    expect(() => checkSlotOwnership(table, 'cell-1', { slot: 3, callerEpoch: 7n })).not.toThrow();
+    expect(() => checkSlotOwnership(table, 'cell-1', { slot: 3, callerEpoch: 5n })).not.toThrow();
+  });
+
+  it('refuses a slot the cell does not own, naming its epoch', () => {
+    const error = refusal(() => checkSlotOwnership(table, 'cell-1', { slot: 6, callerEpoch: 7n }));
+    expect(error).toMatchObject({ reason: 'slot_not_owned_at_epoch', cellEpoch: 7n });
+  });
+
+  it('refuses a call routed by a newer epoch than the cell knows, even for its own slot', () => {
+    const error = refusal(() => checkSlotOwnership(table, 'cell-1', { slot: 3, callerEpoch: 8n }));
+    expect(error).toMatchObject({ reason: 'routing_epoch_ahead_of_cell', cellEpoch: 7n });
+  });
+
+  it('refuses a slot outside the table', () => {
+    const error = refusal(() => checkSlotOwnership(table, 'cell-1', { slot: 10, callerEpoch: 7n }));
+    expect(error.reason).toBe('slot_not_owned_at_epoch');
+  });
+
+  it('reads the routing metadata; calls without it are not checked; garbage is refused', () => {
+    const metadata = new Metadata();
+    expect(slotCheckOf(metadata)).toBeUndefined();
+    metadata.set(routingHeaders.slot, '42');
+    metadata.set(routingHeaders.epoch, '9');
+    expect(slotCheckOf(metadata)).toEqual({ slot: 42, callerEpoch: 9n });
+    metadata.set(routingHeaders.epoch, 'nine');
+    expect(() => slotCheckOf(metadata)).toThrow(SlotOwnershipError);
+  });
+});

@@ -1,0 +1,3 @@
+export * from './cell-grpc-server';
+export * from './grpc/cell-error.filter';
+export * from './grpc/slot-ownership.guard';

@@ -1,0 +1,3 @@
+export * from './cellpay-client';
+export * from './cellpay-error';
+export * from './format-table';
