@@ -118,7 +118,12 @@ describe('cell domain', () => {
     );
     const partly = refundPayment(captured, 20n, at);
     expect(partly.status).toBe(PaymentStatus.PartlyRefunded);
-    expect(refundPayment(partly, 40n, at).status).toBe(PaymentStatus.Refunded);
+    const refunded = refundPayment(partly, 40n, at);
+    expect(refunded.status).toBe(PaymentStatus.Refunded);
+    // The last cent raced for by two refunds: the loser breaks "never more than captured".
+    expect(codeOf(() => refundPayment(refunded, 1n, at))).toBe(
+      CellErrorCode.RefundExceedsCaptured,
+    );
     expect(codeOf(() => refundPayment(authorized, 1n, at))).toBe(
       CellErrorCode.InvalidStateTransition,
     );

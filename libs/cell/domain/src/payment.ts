@@ -79,10 +79,13 @@ export function capturePayment(payment: Payment, amountMinor: bigint, at: Date):
 
 export function refundPayment(payment: Payment, amountMinor: bigint, at: Date): Payment {
   const refundedMinor = payment.refundedMinor + amountMinor;
+  // Fully refunded counts as refundable here: one more refund breaks "never more than captured",
+  // and that is the rule to report, not the state machine's refusal of refunded -> refunded.
   const refundable = [
     PaymentStatus.Captured,
     PaymentStatus.PartlyCaptured,
     PaymentStatus.PartlyRefunded,
+    PaymentStatus.Refunded,
   ].includes(payment.status);
   if (refundable && refundedMinor > payment.capturedMinor) {
     throw new CellError(
