@@ -121,9 +121,7 @@ describe('cell domain', () => {
     const refunded = refundPayment(partly, 40n, at);
     expect(refunded.status).toBe(PaymentStatus.Refunded);
     // The last cent raced for by two refunds: the loser breaks "never more than captured".
-    expect(codeOf(() => refundPayment(refunded, 1n, at))).toBe(
-      CellErrorCode.RefundExceedsCaptured,
-    );
+    expect(codeOf(() => refundPayment(refunded, 1n, at))).toBe(CellErrorCode.RefundExceedsCaptured);
     expect(codeOf(() => refundPayment(authorized, 1n, at))).toBe(
       CellErrorCode.InvalidStateTransition,
     );
