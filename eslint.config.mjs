@@ -32,6 +32,18 @@ const scopeConstraints = [
   // Tools (the load generator) drive the platform from outside, through shared code only for now;
   // the gateway SDK joins this list when it exists.
   { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:tooling', 'scope:shared'] },
+  // The simulator runs cell and settlement code together in one simulated world, as a test
+  // harness of the money logic; nothing depends on it.
+  {
+    sourceTag: 'scope:simulation',
+    onlyDependOnLibsWithTags: [
+      'scope:simulation',
+      'scope:cell',
+      'scope:settlement',
+      'scope:global',
+      'scope:shared',
+    ],
+  },
   {
     sourceTag: 'scope:platform',
     onlyDependOnLibsWithTags: [
