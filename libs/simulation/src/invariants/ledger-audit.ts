@@ -1,4 +1,10 @@
-import { type Account, AccountKind, type Journal, signedAmount } from '@cellpay/cell-domain';
+import {
+  type Account,
+  AccountKind,
+  type CellTransaction,
+  type Journal,
+  signedAmount,
+} from '@cellpay/cell-domain';
 
 import type { SimCell } from '../cell/sim-cell';
 import { InvariantName, type ViolationLog } from './violation';
@@ -6,30 +12,29 @@ import { InvariantName, type ViolationLog } from './violation';
 /** Rows read per page while auditing a shard. */
 const auditPageSizeMax = 500;
 
-export async function allAccounts(cell: SimCell): Promise<Account[]> {
-  const accounts: Account[] = [];
+/** Every row of one table of a shard, read in bounded pages in ID order. */
+async function readAll<T extends { readonly id: string }>(
+  cell: SimCell,
+  listAfter: (tx: CellTransaction, afterId: string, limit: number) => Promise<readonly T[]>,
+): Promise<T[]> {
+  const rows: T[] = [];
   for (let afterId = ''; ;) {
     const page = await cell.store.run('sim.audit', (tx) =>
-      tx.accounts.listAfter(afterId, auditPageSizeMax),
+      listAfter(tx, afterId, auditPageSizeMax),
     );
-    accounts.push(...page);
+    rows.push(...page);
     const last = page.at(-1);
-    if (last === undefined || page.length < auditPageSizeMax) return accounts;
+    if (last === undefined || page.length < auditPageSizeMax) return rows;
     afterId = last.id;
   }
 }
 
-export async function allJournals(cell: SimCell): Promise<Journal[]> {
-  const journals: Journal[] = [];
-  for (let afterId = ''; ;) {
-    const page = await cell.store.run('sim.audit', (tx) =>
-      tx.journals.listAfter(afterId, auditPageSizeMax),
-    );
-    journals.push(...page);
-    const last = page.at(-1);
-    if (last === undefined || page.length < auditPageSizeMax) return journals;
-    afterId = last.id;
-  }
+export function allAccounts(cell: SimCell): Promise<Account[]> {
+  return readAll(cell, (tx, afterId, limit) => tx.accounts.listAfter(afterId, limit));
+}
+
+export function allJournals(cell: SimCell): Promise<Journal[]> {
+  return readAll(cell, (tx, afterId, limit) => tx.journals.listAfter(afterId, limit));
 }
 
 export function checkJournalBalanced(

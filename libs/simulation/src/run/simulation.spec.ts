@@ -1,3 +1,4 @@
+import type { PlantedBugs } from '../settlement/cross-cell-transfer';
 import { generateScenario, keepActions } from '../workload/scenario';
 import { parseSimulateArgs, runSimulateCli } from './simulate-cli';
 import { shrinkFailure } from './shrink';
@@ -9,15 +10,20 @@ const quickSteps = 100;
 
 async function firstFailingSeed(
   steps: number,
+  bugs: PlantedBugs = { skipInboxDedup: true },
 ): Promise<{ seed: number; result: SimulationResult } | undefined> {
   for (let seed = 1; seed <= quickSeeds; seed++) {
-    const result = await runScenario({
-      scenario: generateScenario(seed, steps),
-      bugs: { skipInboxDedup: true },
-    });
+    const result = await runScenario({ scenario: generateScenario(seed, steps), bugs });
     if (result.violations.length > 0) return { seed, result };
   }
   return undefined;
+}
+
+/** The search for the inbox bug runs once; three tests look at what it found. */
+let inboxBugSearch: ReturnType<typeof firstFailingSeed> | undefined;
+function inboxBugFailure(): ReturnType<typeof firstFailingSeed> {
+  inboxBugSearch ??= firstFailingSeed(quickSteps);
+  return inboxBugSearch;
 }
 
 describe('deterministic simulation', () => {
@@ -53,7 +59,7 @@ describe('deterministic simulation', () => {
   }, 60_000);
 
   it('catches a planted bug (no inbox dedup) within the quick run, and its seed replays it', async () => {
-    const found = await firstFailingSeed(quickSteps);
+    const found = await inboxBugFailure();
     expect(found).toBeDefined();
     if (found === undefined) return;
     const violation = found.result.violations[0];
@@ -70,8 +76,17 @@ describe('deterministic simulation', () => {
     expect(healthy.violations).toEqual([]);
   }, 60_000);
 
+  it('catches a cell that skips its slot-ownership check within the quick run', async () => {
+    const bugs = { skipSlotOwnershipCheck: true };
+    const found = await firstFailingSeed(quickSteps, bugs);
+    expect(found?.result.violations[0]?.invariant).toBe('slot_owned_by_applying_cell_at_epoch');
+    if (found === undefined) return;
+    const replay = await runScenario({ scenario: generateScenario(found.seed, quickSteps), bugs });
+    expect(replay.traceHash).toBe(found.result.traceHash);
+  }, 60_000);
+
   it('shrinks a failing history to a shorter one that still fails the same way', async () => {
-    const found = await firstFailingSeed(quickSteps);
+    const found = await inboxBugFailure();
     if (found === undefined) throw new Error('the planted bug was not found');
     const scenario = generateScenario(found.seed, quickSteps);
     const shrunk = await shrinkFailure(scenario, found.result, { skipInboxDedup: true });
@@ -105,7 +120,7 @@ describe('simulate command line', () => {
   });
 
   it('prints the seed, trace hash, violation, shortest history and replay command on a failure', async () => {
-    const found = await firstFailingSeed(quickSteps);
+    const found = await inboxBugFailure();
     if (found === undefined) throw new Error('the planted bug was not found');
     const out = capture();
     const args = ['--seed', String(found.seed), '--steps', String(quickSteps)];

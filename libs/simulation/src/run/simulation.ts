@@ -13,7 +13,12 @@ import type { SettlementEvent } from '@cellpay/settlement-domain';
 import type { CellOperation, CellReply } from '../cell/cell-request';
 import { SimCell } from '../cell/sim-cell';
 import { ProcessCrashed, type SimProcess } from '../cell/sim-process';
-import { checkFloor, checkJournalBalanced, auditLedgers } from '../invariants/ledger-audit';
+import {
+  allAccounts,
+  auditLedgers,
+  checkFloor,
+  checkJournalBalanced,
+} from '../invariants/ledger-audit';
 import { expectedBalances } from '../invariants/expected-balances';
 import { InvariantName, type Violation, ViolationLog } from '../invariants/violation';
 import { type PlantedBugs, SimEventApplier } from '../settlement/cross-cell-transfer';
@@ -76,6 +81,8 @@ export interface SimulationResult {
   readonly traceHash: string;
   readonly violations: readonly Violation[];
   readonly stats: SimulationStats;
+  /** Refusals and retryable refusals the cells answered, by code. */
+  readonly refusalCodes: Readonly<Record<string, number>>;
   readonly traceTail: readonly string[];
 }
 
@@ -143,6 +150,7 @@ class SimulationWorld {
   readonly keyCommits = new Map<string, { cellId: string; responseJson: string }>();
   readonly appliedEvents = new Map<string, SettlementEvent>();
   private readonly lastApplyOfSlot = new Map<number, { cellId: string; epoch: bigint }>();
+  readonly refusalCodes = new Map<string, number>();
   private faultsOn = true;
   private quiescing = false;
   private quiet = false;
@@ -196,7 +204,7 @@ class SimulationWorld {
     };
     cellRoutes.forEach((route, index) => {
       this.cells.push(
-        new SimCell(route.cellId, index + 1, this.clock, () => this.latest, observer),
+        new SimCell(route.cellId, index + 1, this.clock, () => this.latest, observer, bugs),
       );
     });
   }
@@ -269,6 +277,9 @@ class SimulationWorld {
       traceHash: this.trace.digest(),
       violations: this.violations.violations,
       stats: this.stats,
+      refusalCodes: Object.fromEntries(
+        [...this.refusalCodes].sort(([l], [r]) => l.localeCompare(r)),
+      ),
       traceTail: this.trace.lastLines(),
     };
   }
@@ -445,18 +456,21 @@ class SimulationWorld {
 
   // ---- scripted actions ------------------------------------------------------------------------
 
+  private userId(user: number): string {
+    return `u${this.scenario.seed}x${user}`;
+  }
+
   private skip(action: ScriptedAction, why: string): void {
     this.stats.actionsSkipped += 1;
     this.trace.record(`#${action.index} ${action.kind} skipped: ${why}`);
   }
 
   private async perform(action: ScriptedAction): Promise<void> {
-    const userId = (user: number): string => `u${this.scenario.seed}x${user}`;
     const account = (user: number): { accountId: string; cellId: string } | undefined =>
       this.accountOfUser.get(user);
     switch (action.kind) {
       case 'open': {
-        const id = userId(action.user);
+        const id = this.userId(action.user);
         const slot = slotOf(id, this.latest.slotCount);
         this.usedSlots.add(slot);
         this.issue(`op${action.index}`, { kind: 'open', userId: id }, slot, action.user);
@@ -648,12 +662,18 @@ class SimulationWorld {
   private moveSlot(action: ScriptedAction & { kind: 'moveSlot' }): void {
     const table = this.latest;
     const target = this.cells[action.toCell];
-    const candidates = Array.from({ length: table.slotCount }, (_, slot) => slot).filter(
-      (slot) =>
-        !this.usedSlots.has(slot) &&
-        !this.busySlots.has(slot) &&
-        table.routeSlot(slot).cellId !== target?.cellId,
-    );
+    const movable = (slot: number): boolean =>
+      !this.usedSlots.has(slot) &&
+      !this.busySlots.has(slot) &&
+      table.routeSlot(slot).cellId !== target?.cellId;
+    // Slots of users who will open an account later come first: their traffic meets the move.
+    const userSlots = Array.from({ length: this.scenario.userCount }, (_, user) =>
+      slotOf(this.userId(user), table.slotCount),
+    ).filter(movable);
+    const candidates =
+      userSlots.length > 0
+        ? [...new Set(userSlots)].sort((left, right) => left - right)
+        : Array.from({ length: table.slotCount }, (_, slot) => slot).filter(movable);
     const slot = candidates[action.pick % Math.max(1, candidates.length)];
     if (slot === undefined || target === undefined || this.quiescing) {
       return this.skip(action, 'no slot to move');
@@ -664,9 +684,22 @@ class SimulationWorld {
       this.withSlot(slot, { state: 'frozen' }),
       `freeze slot ${slot} to move it`,
     );
-    const flip = (): void => {
+    const flip = async (): Promise<void> => {
       if (source.process.up && source.routing.epoch < frozen.epoch) {
         this.scheduler.after(10, 'migration waits', flip);
+        return;
+      }
+      // Verify before flipping: a write that reached the old owner before it followed the freeze
+      // makes the slot populated, and moving it without its data would strand that account.
+      const stranded = (await allAccounts(source)).filter(
+        (account) => parseId(account.id, 'account').slot === slot,
+      );
+      if (stranded.length > 0) {
+        this.publish(
+          this.withSlot(slot, { state: 'active' }),
+          `move of slot ${slot} aborted: ${stranded.length} accounts arrived before the freeze`,
+        );
+        this.busySlots.delete(slot);
         return;
       }
       this.publish(
@@ -736,6 +769,8 @@ class SimulationWorld {
         return;
       }
       this.trace.record(`${state.id}.${attempt} at ${cell.cellId}: ${describeReply(reply)}`);
+      if (reply.kind !== 'ok')
+        this.refusalCodes.set(reply.code, (this.refusalCodes.get(reply.code) ?? 0) + 1);
       if (this.faultsOn && this.random.chance(this.scenario.faults.replyLossProbability)) {
         this.trace.record(`${state.id}.${attempt} reply lost`);
         return;

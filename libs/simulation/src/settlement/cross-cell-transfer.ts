@@ -32,6 +32,8 @@ import type { SimInboxTable, SimOutboxTable } from './settlement-tables';
 export interface PlantedBugs {
   /** The applier forgets to look in its inbox, so a redelivered event is applied again. */
   readonly skipInboxDedup?: boolean;
+  /** The cell forgets to check that it owns the request's slot, unfrozen, at its epoch. */
+  readonly skipSlotOwnershipCheck?: boolean;
 }
 
 export interface CrossCellTransferRequest {

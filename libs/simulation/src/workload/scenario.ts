@@ -104,6 +104,9 @@ export function generateScenario(seed: number, steps: number): Scenario {
         actions.push({ ...base, kind, user: user() });
         break;
       case 'topUp':
+        // Top-ups are larger than spending, so most payments and transfers find the funds.
+        actions.push({ ...base, kind, user: user(), amountMinor: amount() * 4n });
+        break;
       case 'pay':
         actions.push({ ...base, kind, user: user(), amountMinor: amount() });
         break;
