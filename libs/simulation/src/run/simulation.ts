@@ -1,24 +1,19 @@
 import type { Consumer } from 'kafkajs';
 
 import { type Account, type Journal, parseId } from '@cellpay/cell-domain';
-import { slotOf, evenlySpreadSnapshot, RoutingTable, type RoutingSnapshot } from '@cellpay/routing';
+import { type RoutingTable, slotOf } from '@cellpay/routing';
 import {
   type EventApplier,
   InboxConsumer,
   OutboxRelay,
   PermanentEventError,
 } from '@cellpay/settlement-messaging';
-import type { SettlementEvent } from '@cellpay/settlement-domain';
 
 import type { CellOperation, CellReply } from '../cell/cell-request';
 import { SimCell } from '../cell/sim-cell';
 import { ProcessCrashed, type SimProcess } from '../cell/sim-process';
-import {
-  allAccounts,
-  auditLedgers,
-  checkFloor,
-  checkJournalBalanced,
-} from '../invariants/ledger-audit';
+import { auditLedgers, checkFloor, checkJournalBalanced } from '../invariants/ledger-audit';
+import { WritePathChecks } from '../invariants/write-path-checks';
 import { expectedBalances } from '../invariants/expected-balances';
 import { InvariantName, type Violation, ViolationLog } from '../invariants/violation';
 import { type PlantedBugs, SimEventApplier } from '../settlement/cross-cell-transfer';
@@ -27,6 +22,7 @@ import type { Scenario, ScriptedAction } from '../workload/scenario';
 import { SeededRandom } from '../world/seeded-random';
 import { VirtualWallClock } from '../world/virtual-clock';
 import { VirtualScheduler } from '../world/virtual-scheduler';
+import { ControlPlane, controlPlaneLimits } from './control-plane';
 import { Trace } from './trace';
 
 /** Limits and pacing of the simulated world, in virtual milliseconds unless named otherwise. */
@@ -39,8 +35,6 @@ export const worldLimits = {
   relayIntervalMs: 10,
   consumerIntervalMs: 10,
   supervisorIntervalMs: 100,
-  routingPropagationMsMax: 60,
-  freezeMsMax: 150,
   quiesceAfterLastActionMs: 200,
   quiesceMsMax: 120_000,
   quietCheckIntervalMs: 50,
@@ -138,18 +132,14 @@ class SimulationWorld {
   readonly random: SeededRandom;
   readonly broker: SimBroker;
   readonly cells: SimCell[] = [];
-  readonly history: RoutingTable[] = [];
-  private gatewayTable: RoutingTable;
+  readonly controlPlane: ControlPlane;
+  readonly checks: WritePathChecks;
   private readonly relays = new Map<string, OutboxRelay>();
   private readonly consumers = new Map<string, SimConsumer>();
   private readonly operations: OperationState[] = [];
   private readonly accountOfUser = new Map<number, { accountId: string; cellId: string }>();
   private readonly payments: { paymentId: string; merchantId: string }[] = [];
   private readonly usedSlots = new Set<number>();
-  private readonly busySlots = new Set<number>();
-  readonly keyCommits = new Map<string, { cellId: string; responseJson: string }>();
-  readonly appliedEvents = new Map<string, SettlementEvent>();
-  private readonly lastApplyOfSlot = new Map<number, { cellId: string; epoch: bigint }>();
   readonly refusalCodes = new Map<string, number>();
   private faultsOn = true;
   private quiescing = false;
@@ -189,18 +179,27 @@ class SimulationWorld {
       activeRegion: 'region-a',
       state: 'active' as const,
     }));
-    const first = new RoutingTable(evenlySpreadSnapshot(cellRoutes, 100, 1n));
-    this.history.push(first);
-    this.gatewayTable = first;
+    this.controlPlane = new ControlPlane(
+      cellRoutes,
+      () => this.cells,
+      this.scheduler,
+      this.random.fork(),
+      this.trace,
+    );
+    this.checks = new WritePathChecks(this.violations, (epoch) => this.controlPlane.tableAt(epoch));
     const observer = {
       journalInserted: (cellId: string, journal: Journal) =>
         checkJournalBalanced(cellId, journal, this.violations),
       balanceWritten: (cellId: string, account: Account) =>
         checkFloor(cellId, account, this.violations),
-      writeCommitted: (cellId: string, processName: string) =>
-        this.checkOwnership(cellId, processName),
+      writeCommitted: (cellId: string, processName: string) => {
+        const cell = this.cell(cellId);
+        const request = cell.currentRequest;
+        if (processName !== cell.process.name || request === undefined) return;
+        this.checks.requestCommitted(cellId, request.slot, request.epoch);
+      },
       keyCommitted: (cellId: string, scope: string, key: string, responseJson: string) =>
-        this.recordKeyCommit(cellId, `${scope}|${key}`, responseJson),
+        this.checks.keyCommitted(cellId, `${scope}|${key}`, responseJson),
     };
     cellRoutes.forEach((route, index) => {
       this.cells.push(
@@ -210,9 +209,7 @@ class SimulationWorld {
   }
 
   get latest(): RoutingTable {
-    const table = this.history.at(-1);
-    if (table === undefined) throw new Error('no routing table');
-    return table;
+    return this.controlPlane.latest;
   }
 
   private cell(cellId: string): SimCell {
@@ -257,7 +254,7 @@ class SimulationWorld {
       this.stats.events += 1;
       await event.action();
       if (this.stats.events % worldLimits.fullAuditEveryEvents === 0 && !this.violations.failed) {
-        await auditLedgers(this.cells, this.moneyIn(), false, this.violations);
+        await auditLedgers(this.cells, this.checks.moneyInMinor(), false, this.violations);
       }
     }
     if (!this.violations.failed) await this.finalChecks();
@@ -267,7 +264,8 @@ class SimulationWorld {
       busLost: this.broker.stats.lost,
       busAckLost: this.broker.stats.ackLost,
       busDuplicated: this.broker.stats.duplicated,
-      eventsApplied: this.appliedEvents.size,
+      eventsApplied: this.checks.appliedEvents.size,
+      routingChanges: this.controlPlane.changes,
     });
     for (const violation of this.violations.violations) {
       this.trace.record(`VIOLATION ${violation.invariant}: ${violation.detail}`);
@@ -319,7 +317,11 @@ class SimulationWorld {
       cell.idGenerator(cell.consumerProcess, 'Q'),
       cell.inbox,
       this.bugs,
-      (event) => this.recordApplied(cell, event),
+      (event) => {
+        if (this.checks.eventApplied(cell.cellId, event)) {
+          this.trace.record(`${cell.cellId} applied ${event.eventId} (${event.amountMinor})`);
+        }
+      },
     );
     const guarded: EventApplier = {
       apply: async (event) => {
@@ -388,70 +390,6 @@ class SimulationWorld {
         this.trace.record(`consumer ${cell.cellId} restarted`);
       }
     }
-  }
-
-  // ---- invariants fed by the write path --------------------------------------------------------
-
-  private checkOwnership(cellId: string, processName: string): void {
-    const cell = this.cell(cellId);
-    const request = cell.currentRequest;
-    if (processName !== cell.process.name || request === undefined) return;
-    const table = this.history.find((candidate) => candidate.epoch === request.epoch);
-    const owned =
-      table !== undefined &&
-      table.ownsSlot(cellId, request.slot) &&
-      table.routeSlot(request.slot).kind === 'route';
-    if (!owned) {
-      this.violations.report(
-        InvariantName.SlotOwnedAtEpoch,
-        `${cellId} applied a request for slot ${request.slot} at epoch ${request.epoch}, which it did not own`,
-      );
-    }
-    const last = this.lastApplyOfSlot.get(request.slot);
-    if (last !== undefined && last.cellId !== cellId && request.epoch < last.epoch) {
-      this.violations.report(
-        InvariantName.SlotOwnedAtEpoch,
-        `${cellId} applied slot ${request.slot} at epoch ${request.epoch} after ${last.cellId} did at ${last.epoch}`,
-      );
-    }
-    if (last === undefined || request.epoch >= last.epoch) {
-      this.lastApplyOfSlot.set(request.slot, { cellId, epoch: request.epoch });
-    }
-  }
-
-  private recordKeyCommit(cellId: string, key: string, responseJson: string): void {
-    const previous = this.keyCommits.get(key);
-    if (previous !== undefined) {
-      this.violations.report(
-        InvariantName.AppliedExactlyOnce,
-        `operation ${key} was applied twice (${previous.cellId}, then ${cellId})`,
-      );
-      return;
-    }
-    this.keyCommits.set(key, { cellId, responseJson });
-  }
-
-  private recordApplied(cell: SimCell, event: SettlementEvent): void {
-    if (this.appliedEvents.has(event.eventId)) {
-      this.violations.report(
-        InvariantName.AppliedExactlyOnce,
-        `settlement event ${event.eventId} was applied twice in ${cell.cellId}`,
-      );
-      return;
-    }
-    this.appliedEvents.set(event.eventId, event);
-    this.trace.record(`${cell.cellId} applied ${event.eventId} (${event.amountMinor})`);
-  }
-
-  moneyIn(): bigint {
-    let total = 0n;
-    for (const { responseJson } of this.keyCommits.values()) {
-      const view = JSON.parse(responseJson) as { kind?: string; amountMinor?: string };
-      if (view.kind === 'top_up' && view.amountMinor !== undefined) {
-        total += BigInt(view.amountMinor);
-      }
-    }
-    return total;
   }
 
   // ---- scripted actions ------------------------------------------------------------------------
@@ -600,71 +538,24 @@ class SimulationWorld {
     }
   }
 
-  // ---- routing: the control plane --------------------------------------------------------------
-
-  private publish(snapshot: RoutingSnapshot, why: string): RoutingTable {
-    const table = new RoutingTable({ ...snapshot, epoch: this.latest.epoch + 1n });
-    this.history.push(table);
-    this.stats.routingChanges += 1;
-    this.trace.record(`routing epoch ${table.epoch}: ${why}`);
-    // Every follower learns of the change on its own time, within the propagation bound.
-    this.scheduler.after(
-      this.random.int(worldLimits.routingPropagationMsMax),
-      'gateway follows',
-      () => {
-        if (table.epoch > this.gatewayTable.epoch) this.gatewayTable = table;
-      },
-    );
-    for (const cell of this.cells) {
-      this.scheduler.after(
-        this.random.int(worldLimits.routingPropagationMsMax),
-        `${cell.cellId} follows`,
-        () => cell.adoptRouting(table),
-      );
-    }
-    return table;
-  }
-
-  private withSlot(
-    slot: number,
-    change: { cellId?: string; state: 'active' | 'frozen' },
-  ): RoutingSnapshot {
-    const snapshot = this.latest.snapshot;
-    return {
-      ...snapshot,
-      slots: snapshot.slots.map((route) =>
-        route.slot === slot
-          ? { ...route, cellId: change.cellId ?? route.cellId, state: change.state }
-          : route,
-      ),
-    };
-  }
+  // ---- routing changes -------------------------------------------------------------------------
 
   private freezeSlot(action: ScriptedAction & { kind: 'freezeSlot' }): void {
     const candidates = [...this.usedSlots]
-      .filter((slot) => !this.busySlots.has(slot))
-      .sort((l, r) => l - r);
+      .filter((slot) => !this.controlPlane.busySlots.has(slot))
+      .sort((left, right) => left - right);
     const slot = candidates[action.pick % Math.max(1, candidates.length)];
     if (slot === undefined || this.quiescing) return this.skip(action, 'no slot to freeze');
-    this.busySlots.add(slot);
-    this.publish(this.withSlot(slot, { state: 'frozen' }), `freeze slot ${slot}`);
-    this.scheduler.after(1 + this.random.int(worldLimits.freezeMsMax), 'unfreeze', () => {
-      this.publish(this.withSlot(slot, { state: 'active' }), `unfreeze slot ${slot}`);
-      this.busySlots.delete(slot);
-    });
+    this.controlPlane.freezeFor(slot, 1 + this.random.int(controlPlaneLimits.freezeMsMax));
   }
 
-  /**
-   * Moves a slot none of whose users has an account yet (moving a populated slot needs the data
-   * copy of slot migration, which is not built): freeze, wait until the old owner follows the
-   * freeze (or is down: it reloads the table on restart), then flip the owner and unfreeze.
-   */
+  /** Moves a slot none of whose users has asked for an account yet, preferring the scenario's. */
   private moveSlot(action: ScriptedAction & { kind: 'moveSlot' }): void {
     const table = this.latest;
     const target = this.cells[action.toCell];
     const movable = (slot: number): boolean =>
       !this.usedSlots.has(slot) &&
-      !this.busySlots.has(slot) &&
+      !this.controlPlane.busySlots.has(slot) &&
       table.routeSlot(slot).cellId !== target?.cellId;
     // Slots of users who will open an account later come first: their traffic meets the move.
     const userSlots = Array.from({ length: this.scenario.userCount }, (_, user) =>
@@ -678,37 +569,7 @@ class SimulationWorld {
     if (slot === undefined || target === undefined || this.quiescing) {
       return this.skip(action, 'no slot to move');
     }
-    const source = this.cell(table.routeSlot(slot).cellId);
-    this.busySlots.add(slot);
-    const frozen = this.publish(
-      this.withSlot(slot, { state: 'frozen' }),
-      `freeze slot ${slot} to move it`,
-    );
-    const flip = async (): Promise<void> => {
-      if (source.process.up && source.routing.epoch < frozen.epoch) {
-        this.scheduler.after(10, 'migration waits', flip);
-        return;
-      }
-      // Verify before flipping: a write that reached the old owner before it followed the freeze
-      // makes the slot populated, and moving it without its data would strand that account.
-      const stranded = (await allAccounts(source)).filter(
-        (account) => parseId(account.id, 'account').slot === slot,
-      );
-      if (stranded.length > 0) {
-        this.publish(
-          this.withSlot(slot, { state: 'active' }),
-          `move of slot ${slot} aborted: ${stranded.length} accounts arrived before the freeze`,
-        );
-        this.busySlots.delete(slot);
-        return;
-      }
-      this.publish(
-        this.withSlot(slot, { cellId: target.cellId, state: 'active' }),
-        `slot ${slot} moves from ${source.cellId} to ${target.cellId}`,
-      );
-      this.busySlots.delete(slot);
-    };
-    this.scheduler.after(10, 'migration waits', flip);
+    this.controlPlane.move(slot, this.cell(table.routeSlot(slot).cellId), target);
   }
 
   // ---- clients ---------------------------------------------------------------------------------
@@ -744,7 +605,7 @@ class SimulationWorld {
     state.abandoned = false;
     this.stats.attempts += 1;
     const attempt = state.attempt;
-    const decision = this.gatewayTable.routeSlot(state.slot);
+    const decision = this.controlPlane.gateway.routeSlot(state.slot);
     this.scheduler.after(worldLimits.clientTimeoutMs, 'client timeout', () => {
       if (!state.done && state.attempt === attempt) this.retry(state, 'timed out');
     });
@@ -812,7 +673,7 @@ class SimulationWorld {
     if (state.done) return;
     if (reply.kind === 'retryable') {
       // The refusal carries the cell's epoch: the gateway refreshes its table from the global zone.
-      if (this.latest.epoch > this.gatewayTable.epoch) this.gatewayTable = this.latest;
+      this.controlPlane.refreshGateway();
       if (state.attempt === attempt) this.retry(state, reply.code);
       return;
     }
@@ -854,7 +715,7 @@ class SimulationWorld {
   }
 
   private isQuiet(): boolean {
-    if (this.busySlots.size > 0) return false;
+    if (this.controlPlane.busySlots.size > 0) return false;
     if (this.operations.some((state) => !state.done)) return false;
     for (const cell of this.cells) {
       if (!cell.process.up || !cell.relayProcess.up || !cell.consumerProcess.up) return false;
@@ -877,8 +738,13 @@ class SimulationWorld {
       );
       return;
     }
-    const accounts = await auditLedgers(this.cells, this.moneyIn(), true, this.violations);
-    const expected = expectedBalances(this.keyCommits, this.appliedEvents, accounts);
+    const accounts = await auditLedgers(
+      this.cells,
+      this.checks.moneyInMinor(),
+      true,
+      this.violations,
+    );
+    const expected = expectedBalances(this.checks.keyCommits, this.checks.appliedEvents, accounts);
     for (const account of accounts.values()) {
       const want = expected.get(account.id) ?? 0n;
       if (account.balanceMinor !== want) {
@@ -890,7 +756,7 @@ class SimulationWorld {
     }
     for (const state of this.operations) {
       if (state.outcome?.kind === 'ok' && state.idempotency !== undefined) {
-        const commit = this.keyCommits.get(state.idempotency);
+        const commit = this.checks.keyCommits.get(state.idempotency);
         if (commit === undefined || commit.responseJson !== state.okBody) {
           this.violations.report(
             InvariantName.AppliedExactlyOnce,
@@ -900,7 +766,8 @@ class SimulationWorld {
       }
       if (state.outcome?.kind === 'refused' && state.idempotency !== undefined) {
         // Refusals are not stored (decisions.md 14): an earlier attempt may still commit later.
-        if (this.keyCommits.has(state.idempotency)) this.stats.refusalsOvertakenByCommit += 1;
+        if (this.checks.keyCommits.has(state.idempotency))
+          this.stats.refusalsOvertakenByCommit += 1;
       }
     }
     for (const cell of this.cells) {
