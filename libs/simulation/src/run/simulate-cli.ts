@@ -107,6 +107,8 @@ export async function runSimulateCli(
     );
     for (const action of shrunk.scenario.actions) out.write(`    ${describeAction(action)}\n`);
     out.write(`  its violation: ${shrunk.result.violations[0]?.detail ?? '(none)'}\n`);
+    out.write(`  its trace (hash ${shrunk.result.traceHash.slice(0, 16)}, last lines):\n`);
+    for (const line of shrunk.result.traceTail) out.write(`    ${line}\n`);
     const keep = shrunk.scenario.actions.map((action) => action.index).join(',');
     out.write(
       `  replay: npm run simulate -- --seed ${seed} --steps ${options.steps} --keep ${keep}${options.bugs.skipInboxDedup ? ' --plant-bug skip-inbox-dedup' : ''}\n`,
