@@ -171,7 +171,9 @@ class SimulationWorld {
     private readonly bugs: PlantedBugs,
   ) {
     this.random = new SeededRandom(scenario.seed ^ 0x5eed_cafe);
-    this.broker = new SimBroker(this.scheduler, this.random.fork());
+    this.broker = new SimBroker(this.scheduler, this.random.fork(), (line) =>
+      this.trace.record(line),
+    );
     const cellRoutes = Array.from({ length: scenario.cellCount }, (_, index) => ({
       cellId: `cell-${index + 1}`,
       homeRegion: 'region-a',

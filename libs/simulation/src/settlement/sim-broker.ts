@@ -78,6 +78,8 @@ export class SimBroker {
   constructor(
     private readonly scheduler: VirtualScheduler,
     private readonly random: SeededRandom,
+    /** Where the broker tells the trace about the faults it injects. */
+    private readonly note: (line: string) => void = () => undefined,
   ) {}
 
   partitions(topic: string): StoredMessage[][] {
@@ -113,6 +115,7 @@ export class SimBroker {
       const faults = this.faults;
       if (this.random.chance(faults.publishLostProbability)) {
         this.stats.lost += 1;
+        this.note('bus: batch lost before reaching the broker');
         throw new Error('publish timed out: the broker never received the batch');
       }
       const duplicated = this.random.chance(faults.duplicateProbability);
@@ -131,9 +134,14 @@ export class SimBroker {
           append();
         });
       }
-      if (duplicated) this.stats.duplicated += 1;
+      if (duplicated) {
+        this.stats.duplicated += 1;
+        this.note('bus: batch appended twice');
+      }
+      if (delayMs > 0) this.note(`bus: batch appended after ${delayMs}ms`);
       if (this.random.chance(faults.ackLostProbability)) {
         this.stats.ackLost += 1;
+        this.note('bus: acknowledgement lost');
         throw new Error('publish acknowledgement lost');
       }
       return [];
