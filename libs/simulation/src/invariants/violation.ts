@@ -11,6 +11,8 @@ export enum InvariantName {
   SlotOwnedAtEpoch = 'slot_owned_by_applying_cell_at_epoch',
   CellReconciliationClean = 'cell_reconciliation_clean',
   QuiescenceReached = 'quiescence_reached',
+  /** Code under simulation threw something no caller handles: a bug, shrunk and replayed like any. */
+  NoUnexpectedError = 'no_unexpected_error',
 }
 
 export interface Violation {

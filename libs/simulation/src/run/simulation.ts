@@ -254,7 +254,14 @@ class SimulationWorld {
       const event = this.scheduler.next(endMs);
       if (event === undefined) break;
       this.stats.events += 1;
-      await event.action();
+      try {
+        await event.action();
+      } catch (error) {
+        this.violations.report(
+          InvariantName.NoUnexpectedError,
+          `${event.label}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+      }
       if (this.stats.events % worldLimits.fullAuditEveryEvents === 0 && !this.violations.failed) {
         await auditLedgers(this.cells, this.checks.moneyInMinor(), false, this.violations);
       }
