@@ -538,7 +538,9 @@ class SimulationWorld {
       this.trace.record(`${process.name} crashes now`);
     } else if (point < 6 || part === 'relay') {
       // For the relay, call 2 is the mark after a publish: the classic duplicate-making crash.
-      const callsLeft = part === 'relay' ? 2 : point - 1;
+      // Elsewhere calls 1, 5, 9 and 13 reach from the idempotency lookup to the last writes of
+      // a payment's transaction (claim, accounts, balances, journal, voucher, record, key).
+      const callsLeft = part === 'relay' ? 2 : 1 + (point - 2) * 4;
       process.arm({ kind: 'storage-call', callsLeft });
       this.trace.record(`${process.name} will crash at its storage call ${callsLeft}`);
     } else {
