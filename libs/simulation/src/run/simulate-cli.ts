@@ -64,7 +64,7 @@ function summary(result: SimulationResult): string {
     `ops ${s.operationsIssued} (ok ${s.operationsSucceeded}, refused ${s.operationsRefused}, attempts ${s.attempts}) ` +
     `events ${s.events} crashes ${s.cellCrashes}/${s.relayCrashes}/${s.consumerCrashes} ` +
     `routing ${s.routingChanges} bus ${s.busPublished} (lost ${s.busLost}, ack-lost ${s.busAckLost}, dup ${s.busDuplicated}) ` +
-    `applied ${s.eventsApplied} virtual ${s.virtualMs}ms`
+    `applied ${s.eventsApplied} refusals-overtaken ${s.refusalsOvertakenByCommit} virtual ${s.virtualMs}ms`
   );
 }
 
