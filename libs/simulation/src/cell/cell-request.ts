@@ -24,6 +24,21 @@ export type CellOperation =
       readonly amountMinor: string;
     }
   | {
+      readonly kind: 'authorize';
+      readonly merchantId: string;
+      readonly outTradeNo: string;
+      readonly payerAccountId: string;
+      readonly amountMinor: string;
+      readonly ttlSeconds: number;
+    }
+  | {
+      readonly kind: 'capture';
+      readonly merchantId: string;
+      readonly paymentId: string;
+      readonly amountMinor: string;
+    }
+  | { readonly kind: 'void'; readonly merchantId: string; readonly paymentId: string }
+  | {
       readonly kind: 'refund';
       readonly merchantId: string;
       readonly paymentId: string;

@@ -225,6 +225,26 @@ export class SimCell {
           amountMinor: operation.amountMinor,
           currency: simCurrency,
         });
+      case 'authorize':
+        return services.payments.authorize({
+          merchantId: operation.merchantId,
+          outTradeNo: operation.outTradeNo,
+          payerAccountId: operation.payerAccountId,
+          amountMinor: operation.amountMinor,
+          currency: simCurrency,
+          ttlSeconds: operation.ttlSeconds,
+        });
+      case 'capture':
+        return services.payments.capture({
+          merchantId: operation.merchantId,
+          paymentId: operation.paymentId,
+          amountMinor: operation.amountMinor,
+        });
+      case 'void':
+        return services.payments.void({
+          merchantId: operation.merchantId,
+          paymentId: operation.paymentId,
+        });
       case 'refund':
         return services.payments.refund({
           merchantId: operation.merchantId,

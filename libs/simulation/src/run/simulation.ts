@@ -97,6 +97,8 @@ interface OperationState {
 }
 
 const merchants = ['merchant-1', 'merchant-2'] as const;
+/** Long enough to capture in the normal course, short enough that clock jumps expire some. */
+const authorizationTtlSeconds = 600;
 const clientId = 'sim-client';
 const topicPrefix = 'sim';
 
@@ -110,7 +112,11 @@ function idempotencyOf(operation: CellOperation): string | undefined {
     case 'open':
       return undefined;
     case 'pay':
+    case 'authorize':
       return `payment:${operation.merchantId}|${operation.outTradeNo}`;
+    case 'capture':
+    case 'void':
+      return `payment:${operation.merchantId}|${operation.kind}:${operation.paymentId}`;
     case 'refund':
       return `payment:${operation.merchantId}|refund:${operation.outRefundNo}`;
     default:
@@ -139,6 +145,7 @@ class SimulationWorld {
   private readonly operations: OperationState[] = [];
   private readonly accountOfUser = new Map<number, { accountId: string; cellId: string }>();
   private readonly payments: { paymentId: string; merchantId: string }[] = [];
+  private readonly authorizations: { paymentId: string; merchantId: string }[] = [];
   private readonly usedSlots = new Set<number>();
   readonly refusalCodes = new Map<string, number>();
   private faultsOn = true;
@@ -470,19 +477,37 @@ class SimulationWorld {
         );
         return;
       }
-      case 'pay': {
+      case 'pay':
+      case 'authorize': {
         const payer = account(action.user);
         if (payer === undefined) return this.skip(action, 'no account yet');
+        const payment = {
+          merchantId: merchants[action.user % merchants.length] ?? merchants[0],
+          outTradeNo: `o${action.index}`,
+          payerAccountId: payer.accountId,
+          amountMinor: action.amountMinor.toString(),
+        };
         this.issue(
           `op${action.index}`,
-          {
-            kind: 'pay',
-            merchantId: merchants[action.user % merchants.length] ?? merchants[0],
-            outTradeNo: `o${action.index}`,
-            payerAccountId: payer.accountId,
-            amountMinor: action.amountMinor.toString(),
-          },
+          action.kind === 'pay'
+            ? { kind: 'pay', ...payment }
+            : { kind: 'authorize', ...payment, ttlSeconds: authorizationTtlSeconds },
           slotOfAccount(payer.accountId),
+        );
+        return;
+      }
+      case 'capture':
+      case 'void': {
+        const authorization =
+          this.authorizations[action.pick % Math.max(1, this.authorizations.length)];
+        if (authorization === undefined) return this.skip(action, 'no authorization yet');
+        const target = { merchantId: authorization.merchantId, paymentId: authorization.paymentId };
+        this.issue(
+          `op${action.index}`,
+          action.kind === 'void'
+            ? { kind: 'void', ...target }
+            : { kind: 'capture', ...target, amountMinor: action.amountMinor.toString() },
+          slotOfPayment(authorization.paymentId),
         );
         return;
       }
@@ -699,10 +724,17 @@ class SimulationWorld {
     if (state.user !== undefined) {
       this.accountOfUser.set(state.user, { accountId: String(body['accountId']), cellId });
     }
-    if (state.operation.kind === 'pay') {
+    const operation = state.operation;
+    if (operation.kind === 'pay' || operation.kind === 'capture') {
       this.payments.push({
         paymentId: String(body['paymentId']),
-        merchantId: state.operation.merchantId,
+        merchantId: operation.merchantId,
+      });
+    }
+    if (operation.kind === 'authorize') {
+      this.authorizations.push({
+        paymentId: String(body['paymentId']),
+        merchantId: operation.merchantId,
       });
     }
   }

@@ -10,7 +10,9 @@ export type ScriptedAction = { readonly index: number; readonly atMs: number } &
       readonly toUser: number;
       readonly amountMinor: bigint;
     }
-  | { readonly kind: 'pay'; readonly user: number; readonly amountMinor: bigint }
+  | { readonly kind: 'pay' | 'authorize'; readonly user: number; readonly amountMinor: bigint }
+  | { readonly kind: 'capture'; readonly pick: number; readonly amountMinor: bigint }
+  | { readonly kind: 'void'; readonly pick: number }
   | { readonly kind: 'refund'; readonly pick: number; readonly amountMinor: bigint }
   | { readonly kind: 'crashCell'; readonly cell: number; readonly point: number }
   | { readonly kind: 'crashRelay' | 'crashConsumer'; readonly cell: number; readonly point: number }
@@ -56,6 +58,9 @@ const weights: readonly (readonly [ScriptedActionKind, number])[] = [
   ['crossTransfer', 14],
   ['pay', 12],
   ['refund', 6],
+  ['authorize', 6],
+  ['capture', 4],
+  ['void', 2],
   ['crashCell', 3],
   ['crashRelay', 3],
   ['crashConsumer', 3],
@@ -108,7 +113,14 @@ export function generateScenario(seed: number, steps: number): Scenario {
         actions.push({ ...base, kind, user: user(), amountMinor: amount() * 4n });
         break;
       case 'pay':
+      case 'authorize':
         actions.push({ ...base, kind, user: user(), amountMinor: amount() });
+        break;
+      case 'capture':
+        actions.push({ ...base, kind, pick: random.int(1_000), amountMinor: amount() });
+        break;
+      case 'void':
+        actions.push({ ...base, kind, pick: random.int(1_000) });
         break;
       case 'transfer':
       case 'crossTransfer':
