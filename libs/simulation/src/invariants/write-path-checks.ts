@@ -20,12 +20,15 @@ export class WritePathChecks {
 
   requestCommitted(cellId: string, slot: number, epoch: bigint): void {
     const table = this.tableAt(epoch);
-    const owned =
-      table !== undefined && table.ownsSlot(cellId, slot) && table.routeSlot(slot).kind === 'route';
-    if (!owned) {
+    if (table === undefined || !table.ownsSlot(cellId, slot)) {
       this.violations.report(
         InvariantName.SlotOwnedAtEpoch,
         `${cellId} applied a request for slot ${slot} at epoch ${epoch}, which it did not own`,
+      );
+    } else if (table.routeSlot(slot).kind === 'frozen') {
+      this.violations.report(
+        InvariantName.SlotOwnedAtEpoch,
+        `${cellId} applied a request for slot ${slot} at epoch ${epoch}, while the slot was frozen`,
       );
     }
     const last = this.lastApplyOfSlot.get(slot);
