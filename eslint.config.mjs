@@ -36,6 +36,18 @@ const scopeConstraints = [
     sourceTag: 'scope:tooling',
     onlyDependOnLibsWithTags: ['scope:tooling', 'scope:sdk', 'scope:shared'],
   },
+  // The simulator runs cell and settlement code together in one simulated world, as a test
+  // harness of the money logic; nothing depends on it.
+  {
+    sourceTag: 'scope:simulation',
+    onlyDependOnLibsWithTags: [
+      'scope:simulation',
+      'scope:cell',
+      'scope:settlement',
+      'scope:global',
+      'scope:shared',
+    ],
+  },
   {
     sourceTag: 'scope:platform',
     onlyDependOnLibsWithTags: [

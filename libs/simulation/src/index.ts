@@ -1,0 +1,7 @@
+export * from './run/simulation';
+export * from './run/shrink';
+export * from './run/simulate-cli';
+export * from './workload/scenario';
+export * from './invariants/violation';
+export * from './settlement/cross-cell-transfer';
+export * from './world/seeded-random';
