@@ -9,6 +9,7 @@ import { createLogger } from '@cellpay/observability';
 import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
+import { startCellRouting } from './cell-routing';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 
@@ -31,7 +32,13 @@ async function main(argv: readonly string[]): Promise<number> {
       await runtime.close();
     }
   }
-  const app = await startCellGrpcServer(runtime.persistence, config.CELLPAY_GRPC_PORT, logger);
+  const routing = await startCellRouting(config, logger);
+  const app = await startCellGrpcServer(
+    runtime.persistence,
+    config.CELLPAY_GRPC_PORT,
+    logger,
+    routing?.follower,
+  );
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
   maintenance.start();
   await new Promise<void>((resolve) => {
@@ -41,6 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
   logger.info('cell shutting down');
   await maintenance.stop();
   await app.close();
+  await routing?.close();
   await runtime.close();
   return 0;
 }
