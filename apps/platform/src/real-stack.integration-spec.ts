@@ -46,21 +46,12 @@ import { CellpayClient, CellpayError } from '@cellpay/sdk';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
 import { freePort } from './embedded-platform';
+import { refusalOf } from './refusal.test-helper';
 
 const cellIds = ['cell-1', 'cell-2', 'cell-3'] as const;
 const slotCount = 100;
 const cny = (amountMinor: bigint) => ({ amountMinor, currency: 'CNY' as const });
 const logger = createLogger('real-stack-test', { level: 'silent' });
-
-async function refusalOf(promise: Promise<unknown>): Promise<CellpayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CellpayError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 /**
  * The gateway and three cells on the real infrastructure: each cell on its own fresh database on
