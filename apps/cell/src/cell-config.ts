@@ -20,6 +20,13 @@ export const cellConfigSchema = {
   CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 1, max: 500, defaultValue: 16 }),
   CELLPAY_GL_POSTING_DEFERRED: booleanSetting(false),
   CELLPAY_INFRA_ENDPOINTS_FILE: stringSetting({ defaultValue: '' }),
+  /**
+   * The global zone and Redis, to follow the routing table: with both set, the cell refuses calls
+   * for slots it does not own at its epoch. Without them (tests, a lone cell) it checks nothing.
+   */
+  CELLPAY_GLOBAL_MYSQL_URL: stringSetting({ pattern: /^(mysql:\/\/.+)?$/, defaultValue: '' }),
+  CELLPAY_REDIS_URL: stringSetting({ pattern: /^(redis:\/\/.+)?$/, defaultValue: '' }),
+  CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
 };
 

@@ -9,6 +9,7 @@ import { createLogger } from '@cellpay/observability';
 import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
+import { startCellRouting } from './cell-routing';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { startCellObservability } from './observability/cell-observability';
@@ -35,6 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const observability = await startCellObservability(config, runtime, logger);
+  const routing = await startCellRouting(config, logger);
   const persistence = {
     ...runtime.persistence,
     unitOfWork: new TimedUnitOfWork(
@@ -46,6 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const app = await startCellGrpcServer(persistence, {
     port: config.CELLPAY_GRPC_PORT,
     logger,
+    ...(routing === undefined ? {} : { routing: routing.follower }),
     interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
   });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
@@ -59,6 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   observability.readiness.set('grpc', false, 'shutting down');
   await maintenance.stop();
   await app.close();
+  await routing?.close();
   await observability.close();
   await runtime.close();
   return 0;

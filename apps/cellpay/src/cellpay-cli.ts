@@ -267,6 +267,35 @@ export function buildCli(
     );
 
   program
+    .command('top-up')
+    .description('fund a wallet from the cell funding account (wallet scope)')
+    .option(...merchantOption)
+    .requiredOption('--account <id>', 'account ID')
+    .requiredOption('--amount <decimal>', 'amount, e.g. 100.00')
+    .requiredOption('--currency <code>', 'ISO 4217 code')
+    .option('--request-id <key>', 'idempotency key; generated if absent')
+    .action(async (options: Record<string, string>) =>
+      withClient(options['merchant'], async (client) => {
+        const transfer = await client.topUp({
+          requestId: options['requestId'] ?? generatedKey('top-up'),
+          accountId: options['account'] ?? '',
+          amount: amountOption(options['amount'] ?? '', options['currency'] ?? ''),
+        });
+        return formatTable(
+          ['transfer_id', 'to', 'amount (minor)', 'currency'],
+          [
+            [
+              transfer.transferId,
+              transfer.toAccountId,
+              transfer.amount?.amountMinor ?? '',
+              transfer.amount?.currency ?? '',
+            ],
+          ],
+        );
+      }),
+    );
+
+  program
     .command('balance')
     .description("read an account's balance")
     .option(...merchantOption)

@@ -1,4 +1,177 @@
-// Entry point of the gateway process: the gRPC edge: authenticate, rate-limit, find the cell, forward.
-// The process is wired up by the issue that builds it; until then it says so and exits cleanly,
-// so deployment manifests and the image can already name this entry point.
-process.stdout.write('cellpay gateway: not built yet; see README.md for what exists today.\n');
+// Entry point of the gateway process: the public gRPC edge on the real stack (credentials and the
+// routing table from the global zone, nonces and rate limits in Redis, cells over gRPC).
+import { readFileSync } from 'node:fs';
+
+import { ConfigError } from '@cellpay/config';
+import { createMysqlPool, createRedis } from '@cellpay/connections';
+import { NonceStore, RateLimiter } from '@cellpay/gateway-data-access';
+import {
+  Authenticator,
+  breakerStateValue,
+  CellBreakers,
+  cellBreakerDefaults,
+  createAuthenticatorPorts,
+} from '@cellpay/gateway-edge';
+import {
+  GatewayService,
+  GrpcCellTransport,
+  isCellFailure,
+  requiredScopes,
+  startGatewayServer,
+} from '@cellpay/gateway-server';
+import {
+  createSwitchFollower,
+  CredentialStore,
+  RoutingFollower,
+  RoutingStore,
+  routingRedisKeys,
+  SecretBox,
+  SwitchStore,
+  switchRedisKeys,
+} from '@cellpay/global-data-access';
+import {
+  createCellpayMetrics,
+  createLogger,
+  createMetricsRegistry,
+  ReadinessState,
+  startOpsServer,
+} from '@cellpay/observability';
+
+import { cellAddressesOf, readGatewayConfig } from './gateway-config';
+
+function endpointOf(url: string): {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+} {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || '3306'),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+  };
+}
+
+async function main(): Promise<number> {
+  const config = readGatewayConfig();
+  const logger = createLogger('gateway', { level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry();
+  const metrics = createCellpayMetrics(registry);
+  const readiness = new ReadinessState(['routing', 'switches']);
+  const ops = await startOpsServer({ port: config.CELLPAY_OPS_PORT, registry, readiness });
+
+  const pool = createMysqlPool(endpointOf(config.CELLPAY_GLOBAL_MYSQL_URL), {
+    connectionsMax: 8,
+    queuedRequestsMax: 1_000,
+    connectTimeoutMs: 2_000,
+  });
+  const redisUrl = new URL(config.CELLPAY_REDIS_URL);
+  const redisEndpoint = { host: redisUrl.hostname, port: Number(redisUrl.port || '6379') };
+  const redis = createRedis(redisEndpoint);
+  const routingSubscriber = createRedis(redisEndpoint);
+  const switchSubscriber = createRedis(redisEndpoint);
+  const prefix = config.CELLPAY_REDIS_PREFIX;
+  const onFollowError = (error: unknown): void => {
+    logger.warn({ err: error }, 'global-zone follower refresh failed; keeping the last document');
+  };
+
+  const routing = new RoutingFollower(
+    new RoutingStore(pool),
+    redis,
+    routingSubscriber,
+    { keys: routingRedisKeys(prefix) },
+    onFollowError,
+  );
+  const initial = await routing.start();
+  metrics.routingEpoch.set(Number(initial.epoch));
+  routing.onChange((table) => metrics.routingEpoch.set(Number(table.epoch)));
+  readiness.set('routing', true, `epoch ${initial.epoch}`);
+
+  const switches = createSwitchFollower(
+    new SwitchStore(pool),
+    redis,
+    switchSubscriber,
+    { keys: switchRedisKeys(prefix) },
+    onFollowError,
+  );
+  await switches.start();
+  readiness.set('switches', true);
+
+  const authenticator = new Authenticator(
+    createAuthenticatorPorts({
+      credentials: new CredentialStore(pool, SecretBox.fromBase64(config.CELLPAY_CREDENTIAL_KEK)),
+      nonces: new NonceStore(redis, `${prefix}:nonce`),
+      rateLimiter: new RateLimiter(redis, `${prefix}:ratelimit`),
+      stressTrafficRejected: () => switches.current().value.stressTrafficRejected,
+    }),
+    requiredScopes,
+  );
+  const breakers = new CellBreakers({ ...cellBreakerDefaults, isCellFailure }, (cellId, state) =>
+    metrics.circuitBreakerState.set({ cell: cellId }, breakerStateValue[state]),
+  );
+  const transport = new GrpcCellTransport(cellAddressesOf(config.CELLPAY_CELL_ADDRESSES));
+  const service = new GatewayService({
+    authenticator,
+    routing,
+    transport,
+    breakers,
+    options: { cellCallDeadlineMs: config.CELLPAY_CELL_CALL_DEADLINE_MS },
+  });
+  const tls =
+    config.CELLPAY_TLS_CA_FILE === ''
+      ? undefined
+      : {
+          caPem: readFileSync(config.CELLPAY_TLS_CA_FILE),
+          certificatePem: readFileSync(config.CELLPAY_TLS_CERT_FILE),
+          privateKeyPem: readFileSync(config.CELLPAY_TLS_KEY_FILE),
+        };
+  const server = await startGatewayServer({
+    host: config.CELLPAY_GRPC_HOST,
+    port: config.CELLPAY_GRPC_PORT,
+    service,
+    logger,
+    metrics,
+    drainTimeoutMs: config.CELLPAY_DRAIN_TIMEOUT_MS,
+    ...(tls === undefined ? {} : { tls }),
+  });
+  logger.info(
+    { port: server.port, opsPort: ops.port, epoch: String(initial.epoch) },
+    'gateway ready',
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info('gateway shutting down: draining calls in flight');
+  readiness.set('routing', false, 'shutting down');
+  await server.shutdown();
+  breakers.shutdown();
+  transport.close();
+  await routing.stop();
+  await switches.stop();
+  await ops.close();
+  redis.disconnect();
+  routingSubscriber.disconnect();
+  switchSubscriber.disconnect();
+  await pool.end();
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      error instanceof ConfigError
+        ? `${error.message}\n`
+        : `gateway: ${String(error instanceof Error ? error.stack : error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

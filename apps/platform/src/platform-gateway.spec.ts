@@ -26,6 +26,7 @@ import {
   type EmbeddedPlatform,
   startEmbeddedPlatform,
 } from './embedded-platform';
+import { refusalOf } from './refusal.test-helper';
 
 const logger = createLogger('platform-test', { level: 'silent' });
 const cny = (amountMinor: bigint) => ({ amountMinor, currency: 'CNY' as const });
@@ -37,16 +38,6 @@ function clientFor(platform: EmbeddedPlatform, credential: DemoCredential, retri
     secret: Buffer.from(credential.secretHex, 'hex'),
     retriesMax,
   });
-}
-
-async function refusalOf(promise: Promise<unknown>): Promise<CellpayError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CellpayError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 type RawCall = (

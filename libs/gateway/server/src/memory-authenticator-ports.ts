@@ -4,7 +4,10 @@ import type { AuthenticatorPorts, CredentialView } from '@cellpay/gateway-edge';
 export interface MemoryAuthenticatorPortsOptions {
   readonly credentials: readonly CredentialView[];
   readonly nowMs?: () => number;
-  /** Nonces remembered at most; past it the oldest are forgotten (they are stale by then). */
+  /**
+   * Nonces remembered at most. Stale ones are forgotten first; when the store is full of fresh
+   * ones, new claims are refused (fail closed) rather than forgetting a nonce still replayable.
+   */
   readonly noncesMax?: number;
 }
 
@@ -29,11 +32,11 @@ export function createMemoryAuthenticatorPorts(
     claimNonce: (keyId, nonce) => {
       const now = nowMs();
       for (const [key, expiresAtMs] of nonces) {
-        if (expiresAtMs > now && nonces.size < noncesMax) break;
+        if (expiresAtMs > now) break;
         nonces.delete(key);
       }
       const key = `${keyId}:${nonce}`;
-      if (nonces.has(key)) return Promise.resolve(false);
+      if (nonces.has(key) || nonces.size >= noncesMax) return Promise.resolve(false);
       nonces.set(key, now + 2 * signatureWindowMs);
       return Promise.resolve(true);
     },
