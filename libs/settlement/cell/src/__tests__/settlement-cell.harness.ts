@@ -4,7 +4,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { AccountModule, AccountService } from '@cellpay/cell-account';
-import { AccountingModule } from '@cellpay/cell-accounting';
+import { AccountingModule, AccountingService } from '@cellpay/cell-accounting';
 import { CellPersistenceModule, RandomIdGenerator, SystemClock } from '@cellpay/cell-data-access';
 import type { UnitOfWork } from '@cellpay/cell-domain';
 import { PaymentModule, PaymentService } from '@cellpay/cell-payment';
@@ -23,6 +23,7 @@ export interface SettlementCellUnderTest {
   readonly store: SettlementStore;
   readonly accounts: AccountService;
   readonly payments: PaymentService;
+  readonly accounting: AccountingService;
   readonly crossCell: CrossCellService;
   readonly applier: ApplySettlementEventUseCase;
   close(): Promise<void>;
@@ -61,6 +62,7 @@ export async function startSettlementCell(
     store,
     accounts: context.get(AccountService),
     payments: context.get(PaymentService),
+    accounting: context.get(AccountingService),
     crossCell: context.get(CrossCellService),
     applier: context.get(ApplySettlementEventUseCase),
     close: () => context.close(),

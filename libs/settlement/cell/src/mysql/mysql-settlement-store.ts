@@ -13,6 +13,8 @@ import type {
 } from '../settlement-records';
 import { settlementTableSet } from './settlement-migrations';
 
+const errorDuplicateEntry = 1062;
+
 type QueryValue = string | number | Date | null | QueryValue[];
 
 function sagaOf(row: RowDataPacket): SagaRecord {
@@ -67,25 +69,30 @@ export class MysqlSettlementStore implements SettlementStore {
         );
       },
       claimInbox: async (entry) => {
-        // A second delivery finds the key taken and changes nothing (affectedRows 0); a
-        // concurrent first delivery waits on the primary key until the winner ends.
-        const result = await write(
-          `INSERT INTO ${t.inbox}
-             (event_id, event_type, source_cell_id, saga_id, amount_minor, currency, outcome, applied_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE event_id = event_id`,
-          [
-            entry.eventId,
-            entry.type,
-            entry.sourceCellId,
-            entry.sagaId,
-            entry.amountMinor.toString(),
-            entry.currency,
-            entry.outcome.slice(0, 200),
-            entry.appliedAt,
-          ],
-        );
-        return result.affectedRows === 1;
+        // A second delivery hits the primary key and changes nothing; a concurrent first delivery
+        // waits on the key until the winner ends. (Not ON DUPLICATE KEY UPDATE: with the
+        // client's FOUND_ROWS flag its affected-row count cannot tell a duplicate apart.)
+        try {
+          await write(
+            `INSERT INTO ${t.inbox}
+               (event_id, event_type, source_cell_id, saga_id, amount_minor, currency, outcome, applied_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            [
+              entry.eventId,
+              entry.type,
+              entry.sourceCellId,
+              entry.sagaId,
+              entry.amountMinor.toString(),
+              entry.currency,
+              entry.outcome.slice(0, 200),
+              entry.appliedAt,
+            ],
+          );
+          return true;
+        } catch (error) {
+          if ((error as { errno?: unknown } | null)?.errno === errorDuplicateEntry) return false;
+          throw error;
+        }
       },
       insertSaga: async (saga) => {
         await write(
