@@ -303,7 +303,7 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
       operations: operationCount,
       acknowledged,
       crossCellAcknowledged: acknowledgedCrossCell.length,
-      crossCellShare: Number(((100 * crossCellAttempted) / operationCount).toFixed(1)),
+      crossCellPercent: Math.round((1_000 * crossCellAttempted) / operationCount) / 10,
       refusals: Object.fromEntries(refusals),
       relayKills: processes.reduce((sum, process) => sum + process.outbox.crashes, 0),
       consumerKills: processes.reduce((sum, process) => sum + process.consumerCrashes, 0),
@@ -320,7 +320,7 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
     };
     process.stdout.write(`settlement acceptance: ${JSON.stringify(counts, null, 2)}\n`);
 
-    expect(counts.crossCellShare).toBeGreaterThanOrEqual(40);
+    expect(counts.crossCellPercent).toBeGreaterThanOrEqual(40);
     expect(counts.relayKills).toBeGreaterThanOrEqual(killsEach);
     expect(counts.consumerKills).toBeGreaterThanOrEqual(killsEach);
     expect(counts.appliedTwice).toBe(0);

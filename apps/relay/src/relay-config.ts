@@ -1,0 +1,60 @@
+import {
+  ConfigError,
+  type ConfigOf,
+  enumSetting,
+  integerSetting,
+  readConfig,
+  stringSetting,
+} from '@cellpay/config';
+import type { MysqlEndpoint } from '@cellpay/connections';
+
+/** Every variable the relay process reads, with its default, validated once at boot. */
+export const relayConfigSchema = {
+  CELLPAY_CELL_ID: stringSetting({ pattern: /^cell-\d{1,3}$/ }),
+  CELLPAY_SLOT_COUNT: integerSetting({ min: 1, max: 9_999, defaultValue: 100 }),
+  /** The cell's own shard. */
+  CELLPAY_MYSQL_URL: stringSetting({ pattern: /^mysql:\/\/.+/ }),
+  CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 2, max: 200, defaultValue: 8 }),
+  /** The global zone, for the `cross_cell_payments_paused` switch; empty: never paused. */
+  CELLPAY_GLOBAL_MYSQL_URL: stringSetting({ pattern: /^(mysql:\/\/.+)?$/, defaultValue: '' }),
+  CELLPAY_REDIS_URL: stringSetting({ pattern: /^(redis:\/\/.+)?$/, defaultValue: '' }),
+  CELLPAY_KAFKA_BROKERS: stringSetting({ pattern: /^[^,\s]+(,[^,\s]+)*$/ }),
+  CELLPAY_KAFKA_TOPIC_PREFIX: stringSetting({
+    pattern: /^[a-z0-9_-]{1,40}$/,
+    defaultValue: 'cellpay',
+  }),
+  CELLPAY_OUTBOX_BATCH_SIZE_MAX: integerSetting({ min: 1, max: 5_000, defaultValue: 500 }),
+  CELLPAY_OPS_PORT: integerSetting({ min: 0, max: 65_535, defaultValue: 9_466 }),
+  LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
+};
+
+export type RelayConfig = ConfigOf<typeof relayConfigSchema>;
+
+export function readRelayConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RelayConfig {
+  const config = readConfig(relayConfigSchema, env);
+  if ((config.CELLPAY_GLOBAL_MYSQL_URL === '') !== (config.CELLPAY_REDIS_URL === '')) {
+    throw new ConfigError(
+      'CELLPAY_REDIS_URL',
+      'and CELLPAY_GLOBAL_MYSQL_URL are needed together to follow the switches',
+    );
+  }
+  return config;
+}
+
+/** mysql://user:password@host:port/database */
+export function mysqlEndpointOf(url: string, variable: string): MysqlEndpoint {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (parsed.hostname === '' || database === '') {
+    throw new ConfigError(variable, 'must look like mysql://user:password@host:port/database');
+  }
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
