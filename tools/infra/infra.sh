@@ -124,6 +124,7 @@ wait_until() { # <description> <command...>: poll every 0.2 s, bounded
 # MySQL instances. Names: global, cell-N-primary, cell-N-replica.
 # ---------------------------------------------------------------------------------------------
 mysql_names() {
+  wants mysql || return 0
   echo global
   local n
   for ((n = 1; n <= cells; n++)); do echo "cell-$n-primary" "cell-$n-replica"; done
@@ -431,9 +432,11 @@ cmd_up() {
   if wants kafka && start_kafka; then started+=(kafka); fi
 
   for name in $(mysql_names); do wait_until "$name" mysql_answers "$name"; done
-  bootstrap_primary global cellpay_global
-  for ((n = 1; n <= cells; n++)); do bootstrap_primary "cell-$n-primary" "cellpay_cell_$n"; done
-  for ((n = 1; n <= cells; n++)); do attach_replica "$n"; done
+  if wants mysql; then
+    bootstrap_primary global cellpay_global
+    for ((n = 1; n <= cells; n++)); do bootstrap_primary "cell-$n-primary" "cellpay_cell_$n"; done
+    for ((n = 1; n <= cells; n++)); do attach_replica "$n"; done
+  fi
   if wants redis; then wait_until redis redis_answers; fi
   if wants kafka; then wait_until kafka kafka_answers; fi
   write_endpoints
