@@ -2,7 +2,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 
 import { AccountKind } from '@cellpay/cell-domain';
 import { createIdempotentProducer, createKafka } from '@cellpay/connections';
-import { DeadLetterQueue, ensureSettlementTopics } from '@cellpay/settlement-messaging';
+import { DeadLetterQueue } from '@cellpay/settlement-messaging';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
 import { reconcileGlobal } from './global-reconciliation';
@@ -11,6 +11,7 @@ import {
   CellSettlementProcess,
   DeliveryLog,
   dropRealCells,
+  startSettlementProcesses,
   type RealCell,
   startRealCells,
 } from './__tests__/real-cells.fixture';
@@ -62,16 +63,7 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
     await Promise.all([admin.connect(), producer.connect()]);
     prefix = uniqueName('stlacc');
     cells = await startRealCells(router);
-    await ensureSettlementTopics(
-      admin,
-      cells.map((cell) => cell.cellId),
-      prefix,
-    );
-    processes = cells.map((cell) => new CellSettlementProcess(cell, kafka, producer, prefix, log));
-    for (const process of processes) {
-      process.startRelay();
-      await process.startConsumer();
-    }
+    processes = await startSettlementProcesses(cells, kafka, admin, producer, prefix, log);
   }, 120_000);
 
   afterAll(async () => {

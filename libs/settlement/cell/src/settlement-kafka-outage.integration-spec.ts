@@ -7,7 +7,6 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 
 import { AccountKind } from '@cellpay/cell-domain';
 import { createIdempotentProducer, createKafka } from '@cellpay/connections';
-import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 import { pollUntil, uniqueName } from '@cellpay/testing';
 
 import { reconcileGlobal } from './global-reconciliation';
@@ -15,6 +14,7 @@ import {
   CellSettlementProcess,
   DeliveryLog,
   dropRealCells,
+  startSettlementProcesses,
   type RealCell,
   startRealCells,
 } from './__tests__/real-cells.fixture';
@@ -68,16 +68,7 @@ describe('cross-cell settlement while Kafka is away', () => {
     await Promise.all([admin.connect(), producer.connect()]);
     const prefix = uniqueName('stlout');
     cells = await startRealCells(router, 2);
-    await ensureSettlementTopics(
-      admin,
-      cells.map((cell) => cell.cellId),
-      prefix,
-    );
-    processes = cells.map((cell) => new CellSettlementProcess(cell, kafka, producer, prefix, log));
-    for (const process of processes) {
-      process.startRelay();
-      await process.startConsumer();
-    }
+    processes = await startSettlementProcesses(cells, kafka, admin, producer, prefix, log);
   }, 240_000);
 
   afterAll(async () => {

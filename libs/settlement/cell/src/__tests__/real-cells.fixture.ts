@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 
 import { liveTables, migrateCellShard, MysqlCellStore } from '@cellpay/cell-data-access';
@@ -6,6 +6,7 @@ import { createConsumer, createMysqlPool } from '@cellpay/connections';
 import type { SettlementEvent } from '@cellpay/settlement-domain';
 import {
   type ApplyOutcome,
+  ensureSettlementTopics,
   InboxConsumer,
   OutboxRelay,
   type OutboxRow,
@@ -187,4 +188,28 @@ export class CellSettlementProcess {
     await this.stopRelay();
     await this.stopConsumer();
   }
+}
+
+/** Creates the cells' topics under `prefix` and starts a relay and a consumer for each cell. */
+export async function startSettlementProcesses(
+  cells: readonly RealCell[],
+  kafka: Kafka,
+  admin: Admin,
+  producer: Producer,
+  prefix: string,
+  log: DeliveryLog,
+): Promise<CellSettlementProcess[]> {
+  await ensureSettlementTopics(
+    admin,
+    cells.map((cell) => cell.cellId),
+    prefix,
+  );
+  const processes = cells.map(
+    (cell) => new CellSettlementProcess(cell, kafka, producer, prefix, log),
+  );
+  for (const process of processes) {
+    process.startRelay();
+    await process.startConsumer();
+  }
+  return processes;
 }

@@ -1,4 +1,6 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
+
+import { applyShardMigrations } from '@cellpay/cell-data-access';
 
 /** The names of settlement's tables in a shard; `prefix` is `shadow_` for stress traffic. */
 export interface SettlementTableSet {
@@ -74,46 +76,17 @@ export const settlementMigrations: readonly SettlementMigration[] = [
   },
 ];
 
-const migrationLockWaitSeconds = 60;
-
 /** Applies settlement's missing migrations to one shard under a named lock; returns the versions. */
-export async function migrateSettlementShard(
+export function migrateSettlementShard(
   pool: Pool,
   tables: SettlementTableSet = settlementTableSet(),
 ): Promise<number[]> {
-  const connection = await pool.getConnection();
-  const lockName = `cellpay_migrate_${tables.prefix}settlement`;
-  try {
-    const [locked] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS locked', [
-      lockName,
-      migrationLockWaitSeconds,
-    ]);
-    if (String(locked[0]?.['locked']) !== '1')
-      throw new Error(`another migrator holds ${lockName}`);
-    await connection.query(
-      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
-        version INT NOT NULL PRIMARY KEY,
-        name VARCHAR(200) NOT NULL,
-        applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
-      ) ENGINE=InnoDB`,
-    );
-    const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT version FROM ${tables.migrations}`,
-    );
-    const applied = new Set(rows.map((row) => Number(row['version'])));
-    const newlyApplied: number[] = [];
-    for (const migration of settlementMigrations) {
-      if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements(tables)) await connection.query(statement);
-      await connection.query(`INSERT INTO ${tables.migrations} (version, name) VALUES (?, ?)`, [
-        migration.version,
-        migration.name,
-      ]);
-      newlyApplied.push(migration.version);
-    }
-    return newlyApplied;
-  } finally {
-    await connection.query('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
-    connection.release();
-  }
+  return applyShardMigrations(pool, {
+    lockName: `cellpay_migrate_${tables.prefix}settlement`,
+    historyTable: tables.migrations,
+    migrations: settlementMigrations.map((migration) => ({
+      ...migration,
+      statements: migration.statements(tables),
+    })),
+  });
 }
