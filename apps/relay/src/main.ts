@@ -5,13 +5,14 @@ import 'reflect-metadata';
 import { ConfigError } from '@cellpay/config';
 import { createLogger } from '@cellpay/observability';
 
-import { readRelayConfig } from './relay-config';
-import { startRelayRuntime } from './relay-runtime';
+import { startRelayRuntime } from '@cellpay/settlement-cell';
+
+import { readRelayConfig, relayRuntimeOptionsOf } from './relay-config';
 
 async function main(): Promise<number> {
   const config = readRelayConfig();
   const logger = createLogger('relay', { level: config.LOG_LEVEL });
-  const runtime = await startRelayRuntime(config, logger);
+  const runtime = await startRelayRuntime(relayRuntimeOptionsOf(config), logger);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

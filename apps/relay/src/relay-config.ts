@@ -7,6 +7,7 @@ import {
   stringSetting,
 } from '@cellpay/config';
 import type { MysqlEndpoint } from '@cellpay/connections';
+import type { RelayRuntimeOptions } from '@cellpay/settlement-cell';
 
 /** Every variable the relay process reads, with its default, validated once at boot. */
 export const relayConfigSchema = {
@@ -56,5 +57,32 @@ export function mysqlEndpointOf(url: string, variable: string): MysqlEndpoint {
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
     database,
+  };
+}
+
+/** The runtime's options from the validated configuration. */
+export function relayRuntimeOptionsOf(config: RelayConfig): RelayRuntimeOptions {
+  const shard = mysqlEndpointOf(config.CELLPAY_MYSQL_URL, 'CELLPAY_MYSQL_URL');
+  const redisUrl = config.CELLPAY_REDIS_URL === '' ? undefined : new URL(config.CELLPAY_REDIS_URL);
+  return {
+    cellId: config.CELLPAY_CELL_ID,
+    slotCount: config.CELLPAY_SLOT_COUNT,
+    shard: { ...shard, database: shard.database ?? '' },
+    shardConnectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX,
+    kafkaBrokers: config.CELLPAY_KAFKA_BROKERS.split(','),
+    topicPrefix: config.CELLPAY_KAFKA_TOPIC_PREFIX,
+    batchSizeMax: config.CELLPAY_OUTBOX_BATCH_SIZE_MAX,
+    opsPort: config.CELLPAY_OPS_PORT,
+    ...(redisUrl === undefined
+      ? {}
+      : {
+          switches: {
+            globalMysql: mysqlEndpointOf(
+              config.CELLPAY_GLOBAL_MYSQL_URL,
+              'CELLPAY_GLOBAL_MYSQL_URL',
+            ),
+            redis: { host: redisUrl.hostname, port: Number(redisUrl.port || '6379') },
+          },
+        }),
   };
 }

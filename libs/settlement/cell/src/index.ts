@@ -7,6 +7,7 @@ export * from './memory/memory-settlement-store';
 export * from './mysql/mysql-relay-leader-lock';
 export * from './mysql/mysql-settlement-store';
 export * from './mysql/settlement-migrations';
+export * from './relay-runtime';
 export * from './settlement-cell.module';
 export * from './settlement-records';
 export * from './settlement-views';

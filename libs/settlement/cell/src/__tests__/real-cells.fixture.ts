@@ -24,6 +24,8 @@ import { type SettlementCellUnderTest, startSettlementCell } from './settlement-
 export interface RealCell extends SettlementCellUnderTest {
   readonly pool: Pool;
   readonly database: string;
+  /** The port of the cell's primary, for processes that open their own pool. */
+  readonly port: number;
   readonly lock: MysqlRelayLeaderLock;
   readonly source: CellOutboxSource;
 }
@@ -52,6 +54,7 @@ export async function startRealCells(router: CellRouter, count = 3): Promise<Rea
       ...cell,
       pool,
       database,
+      port: endpoint.primary.port,
       lock,
       source: new CellOutboxSource(unitOfWork, store, lock),
     });

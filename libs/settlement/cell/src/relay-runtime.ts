@@ -15,6 +15,8 @@ import {
   createKafka,
   createMysqlPool,
   createRedis,
+  type MysqlEndpoint,
+  type RedisEndpoint,
 } from '@cellpay/connections';
 import {
   createSwitchFollower,
@@ -31,23 +33,18 @@ import {
   startOpsServer,
 } from '@cellpay/observability';
 import {
-  ApplySettlementEventUseCase,
-  CellOutboxSource,
-  type CellRouter,
-  MysqlRelayLeaderLock,
-  MysqlSettlementStore,
-  type RelayPause,
-  relayLockName,
-  SettlementCellModule,
-} from '@cellpay/settlement-cell';
-import {
   InboxConsumer,
   inboxConsumerDefaults,
   OutboxRelay,
   outboxRelayDefaults,
 } from '@cellpay/settlement-messaging';
 
-import { mysqlEndpointOf, type RelayConfig } from './relay-config';
+import { CellOutboxSource, type RelayPause } from './cell-outbox-source';
+import type { CellRouter } from './cell-router';
+import { MysqlRelayLeaderLock, relayLockName } from './mysql/mysql-relay-leader-lock';
+import { MysqlSettlementStore } from './mysql/mysql-settlement-store';
+import { SettlementCellModule } from './settlement-cell.module';
+import { ApplySettlementEventUseCase } from './use-cases/apply-settlement-event.use-case';
 
 /** How often the outbox depth gauge and the readiness of the shard are refreshed. */
 const depthRefreshIntervalMs = 5_000;
@@ -65,7 +62,22 @@ const noSagasStartHere: CellRouter = {
   },
 };
 
+export interface RelayRuntimeOptions {
+  readonly cellId: string;
+  readonly slotCount: number;
+  /** The cell's own shard. */
+  readonly shard: MysqlEndpoint & { readonly database: string };
+  readonly shardConnectionsMax: number;
+  readonly kafkaBrokers: readonly string[];
+  readonly topicPrefix: string;
+  readonly batchSizeMax: number;
+  readonly opsPort: number;
+  /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
+  readonly switches?: { readonly globalMysql: MysqlEndpoint; readonly redis: RedisEndpoint };
+}
+
 export interface RelayRuntime {
+  readonly opsPort: number;
   stop(): Promise<void>;
 }
 
@@ -75,13 +87,12 @@ export interface RelayRuntime {
  * on the cell's own shard, with settlement lag and outbox depth on the ops port.
  */
 export async function startRelayRuntime(
-  config: RelayConfig,
+  options: RelayRuntimeOptions,
   logger: Logger,
 ): Promise<RelayRuntime> {
-  const cellId = config.CELLPAY_CELL_ID;
-  const endpoint = mysqlEndpointOf(config.CELLPAY_MYSQL_URL, 'CELLPAY_MYSQL_URL');
-  const pool = createMysqlPool(endpoint, {
-    connectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX,
+  const cellId = options.cellId;
+  const pool = createMysqlPool(options.shard, {
+    connectionsMax: options.shardConnectionsMax,
     queuedRequestsMax: 1_000,
     connectTimeoutMs: 5_000,
   });
@@ -97,7 +108,7 @@ export async function startRelayRuntime(
         // Journals of applied events are posted to the general ledger at once; the cell
         // process catches up any backlog its own deferral switch left.
         glPostingSwitch: { isGlPostingDeferred: () => false },
-        settings: { cellId, slotCount: config.CELLPAY_SLOT_COUNT },
+        settings: { cellId, slotCount: options.slotCount },
       }),
       AccountingModule,
       SettlementCellModule.register({ store, router: noSagasStartHere }),
@@ -111,35 +122,35 @@ export async function startRelayRuntime(
   const registry = createMetricsRegistry();
   const metrics = createCellpayMetrics(registry);
   const readiness = new ReadinessState(['mysql', 'kafka', 'switches']);
-  const ops = await startOpsServer({ port: config.CELLPAY_OPS_PORT, registry, readiness });
+  const ops = await startOpsServer({ port: options.opsPort, registry, readiness });
 
-  const switches = await followSwitches(config, logger);
+  const switches = await followSwitches(options, logger);
   readiness.set('switches', true, switches === undefined ? 'not followed' : 'following');
   const pause: RelayPause = {
     isPaused: () => switches?.current().value.crossCellPaymentsPaused ?? false,
   };
-  const lock = new MysqlRelayLeaderLock(pool, relayLockName(endpoint.database ?? cellId));
+  const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
   const source = new CellOutboxSource(unitOfWork, store, lock, pause);
 
   const kafka = createKafka({
-    brokers: config.CELLPAY_KAFKA_BROKERS.split(','),
+    brokers: [...options.kafkaBrokers],
     clientId: `relay-${cellId}`,
   });
   const producer = createIdempotentProducer(kafka);
-  const consumer = createConsumer(kafka, `${config.CELLPAY_KAFKA_TOPIC_PREFIX}.inbox.${cellId}`);
+  const consumer = createConsumer(kafka, `${options.topicPrefix}.inbox.${cellId}`);
   await producer.connect();
   await consumer.connect();
   readiness.set('kafka', true, 'connected');
 
   const relay = new OutboxRelay(source, producer, {
     ...outboxRelayDefaults,
-    topicPrefix: config.CELLPAY_KAFKA_TOPIC_PREFIX,
-    batchSizeMax: config.CELLPAY_OUTBOX_BATCH_SIZE_MAX,
+    topicPrefix: options.topicPrefix,
+    batchSizeMax: options.batchSizeMax,
     onError: (error) => logger.warn({ err: error }, 'relay: publish failed; retrying'),
   });
   const inbox = new InboxConsumer(consumer, producer, context.get(ApplySettlementEventUseCase), {
     cellId,
-    topicPrefix: config.CELLPAY_KAFKA_TOPIC_PREFIX,
+    topicPrefix: options.topicPrefix,
     backoff: inboxConsumerDefaults.backoff,
     onApplied: (event, outcome, lagMs) => {
       if (outcome !== 'applied') return;
@@ -168,6 +179,7 @@ export async function startRelayRuntime(
   logger.info({ cellId }, 'relay started');
 
   return {
+    opsPort: ops.port,
     stop: async () => {
       clearInterval(depthTimer);
       await relay.stop();
@@ -183,20 +195,19 @@ export async function startRelayRuntime(
 }
 
 async function followSwitches(
-  config: RelayConfig,
+  options: RelayRuntimeOptions,
   logger: Logger,
 ): Promise<VersionedFollower<SwitchValues> | undefined> {
-  if (config.CELLPAY_GLOBAL_MYSQL_URL === '') return undefined;
-  const globalPool: Pool = createMysqlPool(
-    mysqlEndpointOf(config.CELLPAY_GLOBAL_MYSQL_URL, 'CELLPAY_GLOBAL_MYSQL_URL'),
-    { connectionsMax: 2, queuedRequestsMax: 100, connectTimeoutMs: 5_000 },
-  );
-  const redisUrl = new URL(config.CELLPAY_REDIS_URL);
-  const redisEndpoint = { host: redisUrl.hostname, port: Number(redisUrl.port || '6379') };
+  if (options.switches === undefined) return undefined;
+  const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
+    connectionsMax: 2,
+    queuedRequestsMax: 100,
+    connectTimeoutMs: 5_000,
+  });
   const follower = createSwitchFollower(
     new SwitchStore(globalPool),
-    createRedis(redisEndpoint),
-    createRedis(redisEndpoint),
+    createRedis(options.switches.redis),
+    createRedis(options.switches.redis),
     { keys: switchRedisKeys() },
     (error) => logger.warn({ err: error }, 'switches: refresh failed'),
   );
