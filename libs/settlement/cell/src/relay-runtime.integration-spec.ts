@@ -1,11 +1,10 @@
-import { AccountKind } from '@cellpay/cell-domain';
 import { createKafka } from '@cellpay/connections';
 import { createLogger } from '@cellpay/observability';
 import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
 import { dropRealCells, type RealCell, startRealCells } from './__tests__/real-cells.fixture';
-import { slotRouter, userOn } from './__tests__/settlement-cell.harness';
+import { payerAndMerchant, slotRouter } from './__tests__/settlement-cell.harness';
 import { type RelayRuntime, startRelayRuntime } from './relay-runtime';
 
 describe('relay process on real MariaDB and Kafka', () => {
@@ -51,34 +50,17 @@ describe('relay process on real MariaDB and Kafka', () => {
     const [a, b] = cells;
     const [, relayOfB] = runtimes;
     if (a === undefined || b === undefined || relayOfB === undefined) throw new Error('2 cells');
-    const merchantId = userOn(router, b.cellId, 'relay-shop');
-    const merchant = await b.accounts.openAccount({
-      kind: AccountKind.Merchant,
-      ownerId: merchantId,
-      currency: 'CNY',
-    });
-    const payer = await a.accounts.openAccount({
-      kind: AccountKind.UserWallet,
-      ownerId: userOn(router, a.cellId, 'relay-payer'),
-      currency: 'CNY',
-    });
-    const funding = await a.accounts.openAccount({
-      kind: AccountKind.ExternalFunding,
-      ownerId: 'bank',
-      currency: 'CNY',
-    });
-    await a.accounts.topUp({
-      clientId: 'bank',
-      requestId: 'relay-fund',
-      fromAccountId: funding.accountId,
-      toAccountId: payer.accountId,
-      amountMinor: '900',
-      currency: 'CNY',
-    });
+    const { merchantId, merchantAccountId, payerAccountId } = await payerAndMerchant(
+      router,
+      a,
+      b,
+      'relay',
+      '900',
+    );
     const saga = await a.crossCell.pay({
       merchantId,
       outTradeNo: 'relay-1',
-      payerAccountId: payer.accountId,
+      payerAccountId,
       amountMinor: '900',
       currency: 'CNY',
     });
@@ -86,7 +68,7 @@ describe('relay process on real MariaDB and Kafka', () => {
       timeoutMs: 60_000,
       description: 'settled through the relay processes',
     });
-    expect((await b.accounts.balance(merchant.accountId)).balanceMinor).toBe('900');
+    expect((await b.accounts.balance(merchantAccountId)).balanceMinor).toBe('900');
 
     const base = `http://127.0.0.1:${relayOfB.opsPort}`;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

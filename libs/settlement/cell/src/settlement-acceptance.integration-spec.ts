@@ -15,7 +15,7 @@ import {
   type RealCell,
   startRealCells,
 } from './__tests__/real-cells.fixture';
-import { slotRouter, userOn } from './__tests__/settlement-cell.harness';
+import { payerAndMerchant, slotRouter, userOn } from './__tests__/settlement-cell.harness';
 
 /** The bank workload: operations in all (env `CELLPAY_SETTLEMENT_OPERATIONS`), clients at once. */
 const operationCount = Number(process.env['CELLPAY_SETTLEMENT_OPERATIONS'] ?? '3000');
@@ -333,35 +333,16 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
     const a = cellOf('cell-1');
     const b = cellOf('cell-2');
     const ghost = userOn(router, 'cell-2', uniqueName('ghost'));
-    const merchant = userOn(router, 'cell-2', uniqueName('shop'));
-    const merchantAccount = await b.accounts.openAccount({
-      kind: AccountKind.Merchant,
-      ownerId: merchant,
-      currency: 'CNY',
-    });
-    const payer = await a.accounts.openAccount({
-      kind: AccountKind.UserWallet,
-      ownerId: userOn(router, 'cell-1', uniqueName('payer')),
-      currency: 'CNY',
-    });
-    const funding = await a.accounts.openAccount({
-      kind: AccountKind.ExternalFunding,
-      ownerId: 'bank',
-      currency: 'CNY',
-    });
-    await a.accounts.topUp({
-      clientId: 'bank',
-      requestId: uniqueName('fund'),
-      fromAccountId: funding.accountId,
-      toAccountId: payer.accountId,
-      amountMinor: '10000',
-      currency: 'CNY',
-    });
+    const {
+      merchantId: merchant,
+      merchantAccountId,
+      payerAccountId,
+    } = await payerAndMerchant(router, a, b, uniqueName('poison'), '10000');
     const pay = (merchantId: string, outTradeNo: string, amountMinor: string) =>
       a.crossCell.pay({
         merchantId,
         outTradeNo,
-        payerAccountId: payer.accountId,
+        payerAccountId,
         amountMinor,
         currency: 'CNY',
       });
@@ -410,7 +391,7 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
     });
     expect(await dlq.replay()).toEqual({ replayed: 0 });
     expect((await b.accounts.balance(ghostAccount.accountId)).balanceMinor).toBe('700');
-    expect((await b.accounts.balance(merchantAccount.accountId)).balanceMinor).toBe('30');
+    expect((await b.accounts.balance(merchantAccountId)).balanceMinor).toBe('30');
     expect(log.applied.get(`${poison.sagaId}.credit_requested`)).toBe(1);
     expect(await reconcileGlobal(cells)).toMatchObject({ clean: true, quiet: true });
   }, 300_000);

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 
 import type { Admin, Kafka, Producer } from 'kafkajs';
 
-import { AccountKind } from '@cellpay/cell-domain';
 import { createIdempotentProducer, createKafka } from '@cellpay/connections';
 import { pollUntil, uniqueName } from '@cellpay/testing';
 
@@ -18,7 +17,7 @@ import {
   type RealCell,
   startRealCells,
 } from './__tests__/real-cells.fixture';
-import { slotRouter, userOn } from './__tests__/settlement-cell.harness';
+import { payerAndMerchant, slotRouter } from './__tests__/settlement-cell.harness';
 
 /** Payments made while Kafka runs, and again while it is stopped. */
 const paymentsPerPhase = 100;
@@ -83,37 +82,20 @@ describe('cross-cell settlement while Kafka is away', () => {
   it('keeps payers paying, grows the outbox, and settles everything once Kafka is back', async () => {
     const [a, b] = cells;
     if (a === undefined || b === undefined) throw new Error('two cells expected');
-    const merchantId = userOn(router, b.cellId, 'outage-shop');
-    const merchant = await b.accounts.openAccount({
-      kind: AccountKind.Merchant,
-      ownerId: merchantId,
-      currency: 'CNY',
-    });
-    const payer = await a.accounts.openAccount({
-      kind: AccountKind.UserWallet,
-      ownerId: userOn(router, a.cellId, 'outage-payer'),
-      currency: 'CNY',
-    });
-    const funding = await a.accounts.openAccount({
-      kind: AccountKind.ExternalFunding,
-      ownerId: 'bank',
-      currency: 'CNY',
-    });
-    await a.accounts.topUp({
-      clientId: 'bank',
-      requestId: 'outage-fund',
-      fromAccountId: funding.accountId,
-      toAccountId: payer.accountId,
-      amountMinor: '1000000',
-      currency: 'CNY',
-    });
+    const { merchantId, merchantAccountId, payerAccountId } = await payerAndMerchant(
+      router,
+      a,
+      b,
+      'outage',
+      '1000000',
+    );
     const payPhase = async (phase: string): Promise<string[]> => {
       const sagas: string[] = [];
       for (let n = 0; n < paymentsPerPhase; n++) {
         const saga = await a.crossCell.pay({
           merchantId,
           outTradeNo: `${phase}-${n}`,
-          payerAccountId: payer.accountId,
+          payerAccountId,
           amountMinor: '10',
           currency: 'CNY',
         });
@@ -137,7 +119,7 @@ describe('cross-cell settlement while Kafka is away', () => {
     const during = await payPhase('during');
     expect(await a.source.depth()).toBe(paymentsPerPhase);
     // Payments went on; nothing of them reached the other cell while Kafka was away.
-    expect((await b.accounts.balance(merchant.accountId)).balanceMinor).toBe(
+    expect((await b.accounts.balance(merchantAccountId)).balanceMinor).toBe(
       String(10 * paymentsPerPhase),
     );
     const waitMs = outageMs - (Date.now() - outageStartedMs);
@@ -157,7 +139,7 @@ describe('cross-cell settlement while Kafka is away', () => {
       description: 'settled after Kafka returned',
     });
     expect(await a.source.depth()).toBe(0);
-    expect((await b.accounts.balance(merchant.accountId)).balanceMinor).toBe(
+    expect((await b.accounts.balance(merchantAccountId)).balanceMinor).toBe(
       String(20 * paymentsPerPhase),
     );
     expect(log.appliedTwice()).toBe(0);

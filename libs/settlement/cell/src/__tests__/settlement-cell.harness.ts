@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { AccountModule, AccountService } from '@cellpay/cell-account';
 import { AccountingModule, AccountingService } from '@cellpay/cell-accounting';
 import { CellPersistenceModule, RandomIdGenerator, SystemClock } from '@cellpay/cell-data-access';
-import type { UnitOfWork } from '@cellpay/cell-domain';
+import { AccountKind, type UnitOfWork } from '@cellpay/cell-domain';
 import { PaymentModule, PaymentService } from '@cellpay/cell-payment';
 import { slotOf } from '@cellpay/routing';
 
@@ -109,4 +109,45 @@ export async function deliverAll(
     if (moved === 0) return delivered;
   }
   throw new Error(`still delivering after ${roundsMax} rounds`);
+}
+
+export interface PayerAndMerchant {
+  readonly merchantId: string;
+  readonly merchantAccountId: string;
+  readonly payerAccountId: string;
+}
+
+/** A merchant in `merchantCell` and a payer in `payerCell` funded with `fundsMinor` CNY. */
+export async function payerAndMerchant(
+  router: CellRouter,
+  payerCell: SettlementCellUnderTest,
+  merchantCell: SettlementCellUnderTest,
+  tag: string,
+  fundsMinor: string,
+): Promise<PayerAndMerchant> {
+  const merchantId = userOn(router, merchantCell.cellId, `${tag}-shop`);
+  const merchant = await merchantCell.accounts.openAccount({
+    kind: AccountKind.Merchant,
+    ownerId: merchantId,
+    currency: 'CNY',
+  });
+  const payer = await payerCell.accounts.openAccount({
+    kind: AccountKind.UserWallet,
+    ownerId: userOn(router, payerCell.cellId, `${tag}-payer`),
+    currency: 'CNY',
+  });
+  const funding = await payerCell.accounts.openAccount({
+    kind: AccountKind.ExternalFunding,
+    ownerId: 'bank',
+    currency: 'CNY',
+  });
+  await payerCell.accounts.topUp({
+    clientId: 'bank',
+    requestId: `${tag}-fund`,
+    fromAccountId: funding.accountId,
+    toAccountId: payer.accountId,
+    amountMinor: fundsMinor,
+    currency: 'CNY',
+  });
+  return { merchantId, merchantAccountId: merchant.accountId, payerAccountId: payer.accountId };
 }
