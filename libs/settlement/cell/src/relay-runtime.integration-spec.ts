@@ -77,5 +77,6 @@ describe('relay process on real MariaDB and Kafka', () => {
       /cellpay_settlement_lag_seconds_count\{source_cell="cell-1",destination_cell="cell-2"\} 1/,
     );
     expect(metrics).toMatch(/cellpay_outbox_depth\{cell="cell-2"\} \d+/);
+    expect(metrics).toMatch(/cellpay_dead_letter_messages\{cell="cell-2"\} 0/);
   }, 120_000);
 });

@@ -33,6 +33,7 @@ import {
   startOpsServer,
 } from '@cellpay/observability';
 import {
+  DeadLetterQueue,
   InboxConsumer,
   inboxConsumerDefaults,
   OutboxRelay,
@@ -48,6 +49,10 @@ import { ApplySettlementEventUseCase } from './use-cases/apply-settlement-event.
 
 /** How often the outbox depth gauge and the readiness of the shard are refreshed. */
 const depthRefreshIntervalMs = 5_000;
+/** How often the dead-letter gauge is refreshed (also right after each dead letter). */
+const deadLetterRefreshIntervalMs = 30_000;
+/** The dead-letter gauge counts up to this many waiting events (one bounded read of offsets). */
+const deadLetterCountMax = 10_000;
 
 /**
  * The relay applies inbound events and publishes the outbox; it never starts a saga, so it has
@@ -148,6 +153,20 @@ export async function startRelayRuntime(
     batchSizeMax: options.batchSizeMax,
     onError: (error) => logger.warn({ err: error }, 'relay: publish failed; retrying'),
   });
+  const deadLetters = new DeadLetterQueue(kafka, producer, {
+    cellId,
+    topicPrefix: options.topicPrefix,
+    batchMax: deadLetterCountMax,
+    readTimeoutMs: 10_000,
+  });
+  // The gauge behind the CellpayDeadLetterNotEmpty alert: events waiting for an operator's replay.
+  const refreshDeadLetters = async (): Promise<void> => {
+    try {
+      metrics.deadLetterMessages.set({ cell: cellId }, await deadLetters.depth());
+    } catch (error) {
+      logger.warn({ err: error }, 'dead letters: depth unavailable');
+    }
+  };
   const inbox = new InboxConsumer(consumer, producer, context.get(ApplySettlementEventUseCase), {
     cellId,
     topicPrefix: options.topicPrefix,
@@ -159,7 +178,10 @@ export async function startRelayRuntime(
         lagMs / 1000,
       );
     },
-    onDeadLetter: (reason) => logger.error({ reason }, 'inbox: event dead-lettered'),
+    onDeadLetter: (reason) => {
+      logger.error({ reason }, 'inbox: event dead-lettered');
+      void refreshDeadLetters();
+    },
     onError: (error) => logger.warn({ err: error }, 'inbox: apply failed; retrying'),
   });
   relay.start();
@@ -174,14 +196,18 @@ export async function startRelayRuntime(
     }
   };
   await refreshDepth();
-  const depthTimer = setInterval(() => void refreshDepth(), depthRefreshIntervalMs);
-  depthTimer.unref();
+  await refreshDeadLetters();
+  const timers = [
+    setInterval(() => void refreshDepth(), depthRefreshIntervalMs),
+    setInterval(() => void refreshDeadLetters(), deadLetterRefreshIntervalMs),
+  ];
+  for (const timer of timers) timer.unref();
   logger.info({ cellId }, 'relay started');
 
   return {
     opsPort: ops.port,
     stop: async () => {
-      clearInterval(depthTimer);
+      for (const timer of timers) clearInterval(timer);
       await relay.stop();
       await consumer.disconnect();
       await producer.disconnect();
