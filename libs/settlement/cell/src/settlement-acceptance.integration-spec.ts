@@ -89,8 +89,12 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
     const rival = new MysqlRelayLeaderLock(cell.pool, relayLockName(cell.database));
     expect(await cell.lock.holds()).toBe(true);
     expect(await rival.holds()).toBe(false);
-    expect(await cell.source.fetchUnpublished(1)).toBeDefined();
+    // The leader goes away (its connection, and with it the lock): the rival takes over.
+    await cell.lock.release();
+    expect(await rival.holds()).toBe(true);
+    expect(await cell.lock.holds()).toBe(false);
     await rival.release();
+    expect(await cell.lock.holds()).toBe(true);
   });
 
   it('settles a concurrent bank workload exactly once through relay and consumer kills', async () => {

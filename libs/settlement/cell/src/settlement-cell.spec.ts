@@ -233,4 +233,21 @@ describe('cross-cell settlement in two in-memory cells', () => {
     expect(await b.applier.apply(row.event)).toBe('applied');
     expect(await balance(b, ghostAccount.accountId)).toBe('50');
   });
+  it('gives the relay nothing while paused by the switch or while another replica leads', async () => {
+    await pay('order-relay', '10');
+    let paused = true;
+    let leader = false;
+    const source = new CellOutboxSource(
+      a.unitOfWork,
+      a.store,
+      { holds: async () => leader },
+      { isPaused: () => paused },
+    );
+    expect(await source.fetchUnpublished(10)).toEqual([]);
+    paused = false;
+    expect(await source.fetchUnpublished(10)).toEqual([]);
+    leader = true;
+    expect(await source.fetchUnpublished(10)).toHaveLength(1);
+    expect(await source.depth()).toBe(1);
+  });
 });
