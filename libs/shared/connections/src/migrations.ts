@@ -22,8 +22,14 @@ export class MigrationError extends Error {
   }
 }
 
-const lockWaitSeconds = 30;
-const historyTable = 'schema_migrations';
+export interface MigrationOptions {
+  /** The table that records applied versions; one per independently versioned schema. */
+  readonly historyTable?: string;
+  /** How long to wait for another runner working on the same schema. */
+  readonly lockWaitSeconds?: number;
+}
+
+const historyTablePattern = /^[A-Za-z0-9_]{1,64}$/;
 
 function checksumOf(migration: Migration): string {
   return createHash('sha256').update(migration.statements.join('\n;\n'), 'utf8').digest('hex');
@@ -38,7 +44,13 @@ export async function applyMigrations(
   pool: Pool,
   migrations: readonly Migration[],
   lockName: string,
+  options: MigrationOptions = {},
 ): Promise<MigrationReport> {
+  const historyTable = options.historyTable ?? 'schema_migrations';
+  const lockWaitSeconds = options.lockWaitSeconds ?? 30;
+  if (!historyTablePattern.test(historyTable)) {
+    throw new MigrationError(`history table name ${historyTable} is not a plain identifier`);
+  }
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   ordered.forEach((migration, index) => {
     const previous = ordered[index - 1];
@@ -56,7 +68,7 @@ export async function applyMigrations(
       throw new MigrationError(`could not take lock ${lockName} within ${lockWaitSeconds} s`);
     }
     try {
-      return await applyLocked(connection, ordered);
+      return await applyLocked(connection, ordered, historyTable);
     } finally {
       await connection.query('SELECT RELEASE_LOCK(?)', [lockName]);
     }
@@ -68,6 +80,7 @@ export async function applyMigrations(
 async function applyLocked(
   connection: PoolConnection,
   ordered: readonly Migration[],
+  historyTable: string,
 ): Promise<MigrationReport> {
   await connection.query(
     `CREATE TABLE IF NOT EXISTS ${historyTable} (

@@ -156,35 +156,8 @@ const migrationLockWaitSeconds = 60;
  * processes never migrate the same shard at once. Returns the versions it applied.
  */
 export async function migrateCellShard(pool: Pool, tables: CellTableSet): Promise<number[]> {
-  return applyShardMigrations(pool, {
-    lockName: `cellpay_migrate_${tables.prefix}cell`,
-    historyTable: tables.migrations,
-    migrations: cellMigrations.map((migration) => ({
-      ...migration,
-      statements: migration.statements(tables),
-    })),
-  });
-}
-
-/** One owner's schema in a shard: its migrations, its history table and its migration lock. */
-export interface ShardSchema {
-  readonly lockName: string;
-  readonly historyTable: string;
-  readonly migrations: readonly {
-    readonly version: number;
-    readonly name: string;
-    readonly statements: readonly string[];
-  }[];
-}
-
-/**
- * Applies a schema's missing migrations in version order under its named lock. Each owner of
- * tables in a shard (the cell core, settlement) keeps its own history table, so their versions
- * never interleave.
- */
-export async function applyShardMigrations(pool: Pool, schema: ShardSchema): Promise<number[]> {
   const connection = await pool.getConnection();
-  const { lockName, historyTable } = schema;
+  const lockName = `cellpay_migrate_${tables.prefix}cell`;
   try {
     const [locked] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS locked', [
       lockName,
@@ -194,21 +167,23 @@ export async function applyShardMigrations(pool: Pool, schema: ShardSchema): Pro
       throw new Error(`another migrator holds ${lockName}`);
     }
     await connection.query(
-      `CREATE TABLE IF NOT EXISTS ${historyTable} (
+      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
         version INT NOT NULL PRIMARY KEY,
         name VARCHAR(200) NOT NULL,
         applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
       ) ENGINE=InnoDB`,
     );
-    const [rows] = await connection.query<RowDataPacket[]>(`SELECT version FROM ${historyTable}`);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT version FROM ${tables.migrations}`,
+    );
     const applied = new Set(rows.map((row) => Number(row['version'])));
     const newlyApplied: number[] = [];
-    for (const migration of [...schema.migrations].sort((a, b) => a.version - b.version)) {
+    for (const migration of cellMigrations) {
       if (applied.has(migration.version)) continue;
       // DDL commits implicitly in MySQL; the version row is written after its statements, and
       // every statement is idempotent-by-version (a failed run is repaired by hand, never guessed).
-      for (const statement of migration.statements) await connection.query(statement);
-      await connection.query(`INSERT INTO ${historyTable} (version, name) VALUES (?, ?)`, [
+      for (const statement of migration.statements(tables)) await connection.query(statement);
+      await connection.query(`INSERT INTO ${tables.migrations} (version, name) VALUES (?, ?)`, [
         migration.version,
         migration.name,
       ]);

@@ -1,6 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 
-import { applyShardMigrations } from '@cellpay/cell-data-access';
+import { applyMigrations } from '@cellpay/connections';
 
 /** The names of settlement's tables in a shard; `prefix` is `shadow_` for stress traffic. */
 export interface SettlementTableSet {
@@ -76,17 +76,23 @@ export const settlementMigrations: readonly SettlementMigration[] = [
   },
 ];
 
+/** How long a migrator waits for another one working on the same shard. */
+const migrationLockWaitSeconds = 60;
+
 /** Applies settlement's missing migrations to one shard under a named lock; returns the versions. */
-export function migrateSettlementShard(
+export async function migrateSettlementShard(
   pool: Pool,
   tables: SettlementTableSet = settlementTableSet(),
 ): Promise<number[]> {
-  return applyShardMigrations(pool, {
-    lockName: `cellpay_migrate_${tables.prefix}settlement`,
-    historyTable: tables.migrations,
-    migrations: settlementMigrations.map((migration) => ({
-      ...migration,
+  const report = await applyMigrations(
+    pool,
+    settlementMigrations.map((migration) => ({
+      version: migration.version,
+      name: migration.name,
       statements: migration.statements(tables),
     })),
-  });
+    `cellpay_migrate_${tables.prefix}settlement`,
+    { historyTable: tables.migrations, lockWaitSeconds: migrationLockWaitSeconds },
+  );
+  return [...report.applied];
 }
