@@ -124,7 +124,6 @@ wait_until() { # <description> <command...>: poll every 0.2 s, bounded
 # MySQL instances. Names: global, cell-N-primary, cell-N-replica.
 # ---------------------------------------------------------------------------------------------
 mysql_names() {
-  wants mysql || return 0
   echo global
   local n
   for ((n = 1; n <= cells; n++)); do echo "cell-$n-primary" "cell-$n-replica"; done
@@ -412,7 +411,7 @@ cmd_up() {
   if [[ "${1:-}" == --started-file ]]; then started_file="${2:?--started-file needs a path}"; fi
   mkdir -p "$state"
   echo "$cells" >"$state/cells"
-  find_mysql
+  if wants mysql; then find_mysql; fi
   if wants redis; then
     install_or_die redis-server redis-server "Redis 6+"
     install_or_die redis-cli redis-tools "the Redis command-line client"
@@ -423,16 +422,18 @@ cmd_up() {
   fi
 
   # Start everything first and wait afterwards, so the slow starts overlap.
-  for name in $(mysql_names); do write_mysql_config "$name"; done
-  local init_pids=()
-  for name in $(mysql_names); do init_mysql_datadir "$name" & init_pids+=($!); done
-  for n in "${init_pids[@]}"; do wait "$n" || die "a MySQL data directory could not be initialised"; done
-  for name in $(mysql_names); do if start_mysql "$name"; then started+=("mysql:$name"); fi; done
+  if wants mysql; then
+    for name in $(mysql_names); do write_mysql_config "$name"; done
+    local init_pids=()
+    for name in $(mysql_names); do init_mysql_datadir "$name" & init_pids+=($!); done
+    for n in "${init_pids[@]}"; do wait "$n" || die "a MySQL data directory could not be initialised"; done
+    for name in $(mysql_names); do if start_mysql "$name"; then started+=("mysql:$name"); fi; done
+  fi
   if wants redis && start_redis; then started+=(redis); fi
   if wants kafka && start_kafka; then started+=(kafka); fi
 
-  for name in $(mysql_names); do wait_until "$name" mysql_answers "$name"; done
   if wants mysql; then
+    for name in $(mysql_names); do wait_until "$name" mysql_answers "$name"; done
     bootstrap_primary global cellpay_global
     for ((n = 1; n <= cells; n++)); do bootstrap_primary "cell-$n-primary" "cellpay_cell_$n"; done
     for ((n = 1; n <= cells; n++)); do attach_replica "$n"; done
@@ -464,7 +465,7 @@ cmd_status() {
   [[ "${1:-}" == --quiet ]] && quiet=1
   report() { [[ $quiet == 1 ]] || printf '%-18s %-5s %s\n' "$1" "$2" "$3"; }
   find_mysql >/dev/null 2>&1 || true
-  for name in $(mysql_names); do
+  for name in $(wants mysql && mysql_names); do
     if pid_alive "$(mysql_dir "$name")/mysqld.pid" && mysql_answers "$name" >/dev/null 2>&1; then
       line="127.0.0.1:$(mysql_port "$name")"
       if [[ "$name" == *-replica ]]; then
