@@ -18,7 +18,7 @@ const scopeConstraints = [
   { sourceTag: 'scope:global', onlyDependOnLibsWithTags: ['scope:global', 'scope:shared'] },
   {
     sourceTag: 'scope:settlement',
-    onlyDependOnLibsWithTags: ['scope:settlement', 'scope:cell', 'scope:shared'],
+    onlyDependOnLibsWithTags: ['scope:settlement', 'scope:cell', 'scope:global', 'scope:shared'],
   },
   {
     sourceTag: 'scope:control-plane',

@@ -11,6 +11,11 @@ export enum JournalKind {
   Capture = 'capture',
   Refund = 'refund',
   Reversal = 'reversal',
+  /**
+   * Applying an event from another cell: the clearing account of the source cell on one side, a
+   * customer account on the other (cross-cell settlement, docs/settlement.md).
+   */
+  Settlement = 'settlement',
 }
 
 export interface JournalLine {

@@ -44,12 +44,19 @@ export interface InboxConsumerOptions {
   readonly onApplied?: (event: SettlementEvent, outcome: ApplyOutcome, lagMs: number) => void;
   readonly onDeadLetter?: (reason: string, message: KafkaMessage) => void;
   readonly onError?: (error: unknown) => void;
+  /**
+   * Partitions applied at once. Order holds within a partition (per account); partitions are
+   * independent, so several of them overlap their shard transactions.
+   */
+  readonly partitionsConcurrentMax?: number;
   /** Test seam: runs after events were applied and before their offsets are committed. */
   readonly beforeCommit?: () => Promise<void>;
 }
 
 export const inboxConsumerDefaults = {
   backoff: { initialMs: 50, maxMs: 5_000 },
+  /** One per partition of an inbound topic (`inboundTopicConfig.numPartitions`). */
+  partitionsConcurrentMax: 6,
 } as const;
 
 /**
@@ -75,7 +82,8 @@ export class InboxConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently:
+        this.options.partitionsConcurrentMax ?? inboxConsumerDefaults.partitionsConcurrentMax,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }

@@ -1,0 +1,242 @@
+import { type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Pool } from 'mysql2/promise';
+
+import { AccountingModule } from '@cellpay/cell-accounting';
+import {
+  CellPersistenceModule,
+  MysqlCellStore,
+  RandomIdGenerator,
+  SystemClock,
+} from '@cellpay/cell-data-access';
+import {
+  createConsumer,
+  createIdempotentProducer,
+  createKafka,
+  createMysqlPool,
+  createRedis,
+  type MysqlEndpoint,
+  type RedisEndpoint,
+} from '@cellpay/connections';
+import {
+  createSwitchFollower,
+  SwitchStore,
+  switchRedisKeys,
+  type SwitchValues,
+  type VersionedFollower,
+} from '@cellpay/global-data-access';
+import {
+  createCellpayMetrics,
+  createMetricsRegistry,
+  type Logger,
+  ReadinessState,
+  startOpsServer,
+} from '@cellpay/observability';
+import {
+  DeadLetterQueue,
+  InboxConsumer,
+  inboxConsumerDefaults,
+  OutboxRelay,
+  outboxRelayDefaults,
+} from '@cellpay/settlement-messaging';
+
+import { CellOutboxSource, type RelayPause } from './cell-outbox-source';
+import type { CellRouter } from './cell-router';
+import { MysqlRelayLeaderLock, relayLockName } from './mysql/mysql-relay-leader-lock';
+import { MysqlSettlementStore } from './mysql/mysql-settlement-store';
+import { SettlementCellModule } from './settlement-cell.module';
+import { ApplySettlementEventUseCase } from './use-cases/apply-settlement-event.use-case';
+
+/** How often the outbox depth gauge and the readiness of the shard are refreshed. */
+const depthRefreshIntervalMs = 5_000;
+/** How often the dead-letter gauge is refreshed (also right after each dead letter). */
+const deadLetterRefreshIntervalMs = 30_000;
+/** The dead-letter gauge counts up to this many waiting events (one bounded read of offsets). */
+const deadLetterCountMax = 10_000;
+
+/**
+ * The relay applies inbound events and publishes the outbox; it never starts a saga, so it has
+ * no use for the routing table. Anything that asks is a wiring mistake.
+ */
+const noSagasStartHere: CellRouter = {
+  cellOfUser: () => {
+    throw new Error('the relay process starts no cross-cell sagas');
+  },
+  cellOfSlot: () => {
+    throw new Error('the relay process starts no cross-cell sagas');
+  },
+};
+
+export interface RelayRuntimeOptions {
+  readonly cellId: string;
+  readonly slotCount: number;
+  /** The cell's own shard. */
+  readonly shard: MysqlEndpoint & { readonly database: string };
+  readonly shardConnectionsMax: number;
+  readonly kafkaBrokers: readonly string[];
+  readonly topicPrefix: string;
+  readonly batchSizeMax: number;
+  readonly opsPort: number;
+  /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
+  readonly switches?: { readonly globalMysql: MysqlEndpoint; readonly redis: RedisEndpoint };
+}
+
+export interface RelayRuntime {
+  readonly opsPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * One cell's settlement process: the outbox relay (leader-locked per cell, paused by the
+ * `cross_cell_payments_paused` switch) and the inbox consumer of the cell's inbound topic, both
+ * on the cell's own shard, with settlement lag and outbox depth on the ops port.
+ */
+export async function startRelayRuntime(
+  options: RelayRuntimeOptions,
+  logger: Logger,
+): Promise<RelayRuntime> {
+  const cellId = options.cellId;
+  const pool = createMysqlPool(options.shard, {
+    connectionsMax: options.shardConnectionsMax,
+    queuedRequestsMax: 1_000,
+    connectTimeoutMs: 5_000,
+  });
+  const unitOfWork = new MysqlCellStore(pool);
+  const store = new MysqlSettlementStore();
+  const clock = new SystemClock();
+  @Module({
+    imports: [
+      CellPersistenceModule.register({
+        unitOfWork,
+        clock,
+        idGenerator: new RandomIdGenerator(clock),
+        // Journals of applied events are posted to the general ledger at once; the cell
+        // process catches up any backlog its own deferral switch left.
+        glPostingSwitch: { isGlPostingDeferred: () => false },
+        settings: { cellId, slotCount: options.slotCount },
+      }),
+      AccountingModule,
+      SettlementCellModule.register({ store, router: noSagasStartHere }),
+    ],
+  })
+  class RelayModule {}
+  const context: INestApplicationContext = await NestFactory.createApplicationContext(RelayModule, {
+    logger: false,
+  });
+
+  const registry = createMetricsRegistry();
+  const metrics = createCellpayMetrics(registry);
+  const readiness = new ReadinessState(['mysql', 'kafka', 'switches']);
+  const ops = await startOpsServer({ port: options.opsPort, registry, readiness });
+
+  const switches = await followSwitches(options, logger);
+  readiness.set('switches', true, switches === undefined ? 'not followed' : 'following');
+  const pause: RelayPause = {
+    isPaused: () => switches?.current().value.crossCellPaymentsPaused ?? false,
+  };
+  const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
+  const source = new CellOutboxSource(unitOfWork, store, lock, pause);
+
+  const kafka = createKafka({
+    brokers: [...options.kafkaBrokers],
+    clientId: `relay-${cellId}`,
+  });
+  const producer = createIdempotentProducer(kafka);
+  const consumer = createConsumer(kafka, `${options.topicPrefix}.inbox.${cellId}`);
+  await producer.connect();
+  await consumer.connect();
+  readiness.set('kafka', true, 'connected');
+
+  const relay = new OutboxRelay(source, producer, {
+    ...outboxRelayDefaults,
+    topicPrefix: options.topicPrefix,
+    batchSizeMax: options.batchSizeMax,
+    onError: (error) => logger.warn({ err: error }, 'relay: publish failed; retrying'),
+  });
+  const deadLetters = new DeadLetterQueue(kafka, producer, {
+    cellId,
+    topicPrefix: options.topicPrefix,
+    batchMax: deadLetterCountMax,
+    readTimeoutMs: 10_000,
+  });
+  // The gauge behind the CellpayDeadLetterNotEmpty alert: events waiting for an operator's replay.
+  const refreshDeadLetters = async (): Promise<void> => {
+    try {
+      metrics.deadLetterMessages.set({ cell: cellId }, await deadLetters.depth());
+    } catch (error) {
+      logger.warn({ err: error }, 'dead letters: depth unavailable');
+    }
+  };
+  const inbox = new InboxConsumer(consumer, producer, context.get(ApplySettlementEventUseCase), {
+    cellId,
+    topicPrefix: options.topicPrefix,
+    backoff: inboxConsumerDefaults.backoff,
+    onApplied: (event, outcome, lagMs) => {
+      if (outcome !== 'applied') return;
+      metrics.settlementLagSeconds.observe(
+        { source_cell: event.sourceCellId, destination_cell: cellId },
+        lagMs / 1000,
+      );
+    },
+    onDeadLetter: (reason) => {
+      logger.error({ reason }, 'inbox: event dead-lettered');
+      void refreshDeadLetters();
+    },
+    onError: (error) => logger.warn({ err: error }, 'inbox: apply failed; retrying'),
+  });
+  relay.start();
+  await inbox.start();
+
+  const refreshDepth = async (): Promise<void> => {
+    try {
+      metrics.outboxDepth.set({ cell: cellId }, await source.depth());
+      readiness.set('mysql', true, 'shard reachable');
+    } catch (error) {
+      readiness.set('mysql', false, String(error));
+    }
+  };
+  await refreshDepth();
+  await refreshDeadLetters();
+  const timers = [
+    setInterval(() => void refreshDepth(), depthRefreshIntervalMs),
+    setInterval(() => void refreshDeadLetters(), deadLetterRefreshIntervalMs),
+  ];
+  for (const timer of timers) timer.unref();
+  logger.info({ cellId }, 'relay started');
+
+  return {
+    opsPort: ops.port,
+    stop: async () => {
+      for (const timer of timers) clearInterval(timer);
+      await relay.stop();
+      await consumer.disconnect();
+      await producer.disconnect();
+      await switches?.stop();
+      await lock.release();
+      await ops.close();
+      await context.close();
+      await pool.end();
+    },
+  };
+}
+
+async function followSwitches(
+  options: RelayRuntimeOptions,
+  logger: Logger,
+): Promise<VersionedFollower<SwitchValues> | undefined> {
+  if (options.switches === undefined) return undefined;
+  const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
+    connectionsMax: 2,
+    queuedRequestsMax: 100,
+    connectTimeoutMs: 5_000,
+  });
+  const follower = createSwitchFollower(
+    new SwitchStore(globalPool),
+    createRedis(options.switches.redis),
+    createRedis(options.switches.redis),
+    { keys: switchRedisKeys() },
+    (error) => logger.warn({ err: error }, 'switches: refresh failed'),
+  );
+  await follower.start();
+  return follower;
+}
