@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 import { pollUntil } from '@cellpay/testing';
@@ -20,6 +20,8 @@ export interface DedicatedShardPair {
   readonly replication: ReplicationCredentials;
   /** `kill -9` of one server, by the pid in its pid file; resolves once the process is gone. */
   kill(node: ShardNodeEndpoint): Promise<void>;
+  /** Starts a killed server again with its own my.cnf, the way infra.sh does. */
+  restart(node: ShardNodeEndpoint): void;
   stop(): void;
 }
 
@@ -81,6 +83,17 @@ export function startDedicatedShardPair(pairIndex: number): DedicatedShardPair {
         description: `pid ${pid} gone`,
         timeoutMs: killWaitMsMax,
       });
+    },
+    restart(node) {
+      const output = openSync(join(serverDir(node), 'stdout.log'), 'a');
+      // As infra.sh does: mariadbd refuses to run as root unless told which user to be.
+      const server = spawn(
+        '/usr/sbin/mariadbd',
+        [`--defaults-file=${join(serverDir(node), 'my.cnf')}`, `--user=${userInfo().username}`],
+        { detached: true, stdio: ['ignore', output, output] },
+      );
+      server.unref();
+      closeSync(output);
     },
     stop() {
       infra(['down']);
