@@ -73,13 +73,17 @@ const protectedUsers = ['system user', 'event_scheduler'];
  * statement carries a timeout; nothing here knows about cells or routing.
  */
 export class ShardNode {
-  private readonly pool: Pool;
+  private pool: Pool;
 
   constructor(readonly endpoint: ShardNodeEndpoint) {
-    // No default database: a failover works on the server, and the cell's schema may not exist yet.
-    const { database: _database, ...server } = endpoint;
+    this.pool = createMysqlPool(this.serverEndpoint(), shardNodeLimits);
+  }
+
+  /** No default database: a failover works on the server, and the cell's schema may not exist yet. */
+  private serverEndpoint(): MysqlEndpoint {
+    const { database: _database, ...server } = this.endpoint;
     void _database;
-    this.pool = createMysqlPool(server, shardNodeLimits);
+    return server;
   }
 
   get name(): string {
@@ -184,6 +188,11 @@ export class ShardNode {
   async fenceReturning(): Promise<{ killedConnections: number }> {
     await this.query('SET GLOBAL read_only = ON');
     const killed = await this.withConnection((c) => this.killClientConnections(c, false));
+    // The kill also cut this pool's own idle connections; a query sent on one of them would wait
+    // out the statement timeout, so the pool starts afresh.
+    const stale = this.pool;
+    this.pool = createMysqlPool(this.serverEndpoint(), shardNodeLimits);
+    await stale.end().catch(() => undefined);
     return { killedConnections: killed };
   }
 

@@ -1,7 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+
+import { pollUntil } from '@cellpay/testing';
 
 import type { ReplicationCredentials, ShardNodeEndpoint } from '../shard-node';
 
@@ -16,21 +18,34 @@ export interface DedicatedShardPair {
   readonly primary: ShardNodeEndpoint;
   readonly replica: ShardNodeEndpoint;
   readonly replication: ReplicationCredentials;
-  /** `kill -9` of one server, by the pid in its pid file. */
-  kill(node: ShardNodeEndpoint): void;
+  /** `kill -9` of one server, by the pid in its pid file; resolves once the process is gone. */
+  kill(node: ShardNodeEndpoint): Promise<void>;
   /** Starts a killed server again with its own my.cnf, the way infra.sh does. */
   restart(node: ShardNodeEndpoint): void;
   stop(): void;
 }
 
-/** Far from the shared services (3400..3432) and from each other, per test process. */
-function portBase(): number {
-  return 3700 + (process.pid % 40) * 20;
+const killWaitMsMax = 30_000;
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
-export function startDedicatedShardPair(): DedicatedShardPair {
+/**
+ * Far from the shared services (3400..3432) and from each other: per test process, and per pair
+ * within one process (`pairIndex` 0 or 1).
+ */
+function portBase(pairIndex: number): number {
+  return 3700 + (process.pid % 20) * 40 + pairIndex * 20;
+}
+
+export function startDedicatedShardPair(pairIndex: number): DedicatedShardPair {
   const stateDir = mkdtempSync(join(tmpdir(), 'cellpay-failover-'));
-  const base = portBase();
+  const base = portBase(pairIndex);
   const env = {
     ...process.env,
     CELLPAY_INFRA_SERVICES: 'mysql',
@@ -60,31 +75,29 @@ export function startDedicatedShardPair(): DedicatedShardPair {
     primary: endpoint('cell-1-primary', base + 11),
     replica: endpoint('cell-1-replica', base + 12),
     replication: { user: 'repl', password: 'repl' },
-    kill(node) {
+    async kill(node) {
       const pid = Number(readFileSync(join(serverDir(node), 'mysqld.pid'), 'utf8').trim());
       process.kill(pid, 'SIGKILL');
+      // A restart before the old process has released its files would wait on InnoDB's lock.
+      await pollUntil(() => !existsSync(`/proc/${pid}/status`) || isZombie(pid), {
+        description: `pid ${pid} gone`,
+        timeoutMs: killWaitMsMax,
+      });
     },
     restart(node) {
-      const server = spawn(mysqldBinary(), [`--defaults-file=${join(serverDir(node), 'my.cnf')}`], {
-        detached: true,
-        stdio: 'ignore',
-      });
+      const output = openSync(join(serverDir(node), 'stdout.log'), 'a');
+      // As infra.sh does: mariadbd refuses to run as root unless told which user to be.
+      const server = spawn(
+        '/usr/sbin/mariadbd',
+        [`--defaults-file=${join(serverDir(node), 'my.cnf')}`, `--user=${userInfo().username}`],
+        { detached: true, stdio: ['ignore', output, output] },
+      );
       server.unref();
+      closeSync(output);
     },
     stop() {
       infra(['down']);
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
-}
-
-function mysqldBinary(): string {
-  for (const candidate of ['mariadbd', '/usr/sbin/mariadbd']) {
-    try {
-      return execFileSync('bash', ['-c', `command -v ${candidate}`], { encoding: 'utf8' }).trim();
-    } catch {
-      // Not on PATH under this name; try the next.
-    }
-  }
-  throw new Error('mariadbd not found');
 }
