@@ -76,7 +76,11 @@ export function cellReasonOf(error: unknown): { reason: string; cellEpoch?: bigi
 
 function isSlotRefusal(error: unknown): boolean {
   const reason = cellReasonOf(error)?.reason;
-  return reason === slotRefusalReasons.notOwned || reason === slotRefusalReasons.routerAhead;
+  return (
+    reason === slotRefusalReasons.notOwned ||
+    reason === slotRefusalReasons.routerAhead ||
+    reason === slotRefusalReasons.frozen
+  );
 }
 
 const transportFailureCodes: ReadonlySet<number> = new Set([

@@ -12,6 +12,8 @@ export const routingHeaders = {
 export const slotRefusalReasons = {
   notOwned: 'slot_not_owned_at_epoch',
   routerAhead: 'routing_epoch_ahead_of_cell',
+  /** The slot is frozen (failover or migration in progress): retry after it is unfrozen. */
+  frozen: 'slot_frozen',
 } as const;
 
 /** ErrorInfo metadata key carrying the epoch the refusing cell routes by. */

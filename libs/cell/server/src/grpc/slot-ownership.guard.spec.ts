@@ -40,6 +40,18 @@ describe('the slot ownership guard', () => {
     expect(error).toMatchObject({ reason: 'routing_epoch_ahead_of_cell', cellEpoch: 7n });
   });
 
+  it('refuses a frozen slot even to a caller whose table is older and shows it active', () => {
+    const snapshot = table.snapshot;
+    const frozen = new RoutingTable({
+      ...snapshot,
+      epoch: 8n,
+      slots: snapshot.slots.map((s) => (s.slot === 3 ? { ...s, state: 'frozen' as const } : s)),
+    });
+    const error = refusal(() => checkSlotOwnership(frozen, 'cell-1', { slot: 3, callerEpoch: 7n }));
+    expect(error).toMatchObject({ reason: 'slot_frozen', cellEpoch: 8n });
+    expect(() => checkSlotOwnership(frozen, 'cell-1', { slot: 4, callerEpoch: 7n })).not.toThrow();
+  });
+
   it('refuses a slot outside the table', () => {
     const error = refusal(() => checkSlotOwnership(table, 'cell-1', { slot: 10, callerEpoch: 7n }));
     expect(error.reason).toBe('slot_not_owned_at_epoch');

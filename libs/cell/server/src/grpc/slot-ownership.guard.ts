@@ -44,8 +44,8 @@ export function slotCheckOf(metadata: Metadata): SlotCheck | undefined {
 /**
  * The cell's last line against a stale router: a call about a slot this cell does not own at its
  * epoch is refused, and so is a call routed by a newer epoch than the cell knows (the cell may be
- * the stale one: it could still believe it owns a slot that moved away). Both refusals are
- * retryable and carry the cell's epoch, so the gateway refreshes its table and retries once.
+ * the stale one: it could still believe it owns a slot that moved away), and a call for a frozen
+ * slot. All refusals are retryable and carry the cell's epoch, so the gateway refreshes its table and retries once.
  */
 export function checkSlotOwnership(table: RoutingTable, cellId: string, check: SlotCheck): void {
   if (check.callerEpoch > table.epoch) {
@@ -60,6 +60,15 @@ export function checkSlotOwnership(table: RoutingTable, cellId: string, check: S
       slotRefusalReasons.notOwned,
       table.epoch,
       `${cellId} does not own slot ${check.slot} at epoch ${table.epoch}`,
+    );
+  }
+  // A freeze means the slot's data is being copied or its shard promoted: no write may land here
+  // whatever the caller's table says, or a stale gateway could write into a moving slot.
+  if (table.routeSlot(check.slot).kind === 'frozen') {
+    throw new SlotOwnershipError(
+      slotRefusalReasons.frozen,
+      table.epoch,
+      `slot ${check.slot} is frozen at epoch ${table.epoch}`,
     );
   }
 }
