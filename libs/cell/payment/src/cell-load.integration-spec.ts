@@ -95,7 +95,7 @@ describe('cell under concurrent load on real MariaDB', () => {
         });
       }
 
-      const authorized: { paymentId: string; merchantId: string; amountMinor: number }[] = [];
+      const authorized: { paymentId: string; merchantId: string; amountMinor: bigint }[] = [];
       const captured: { paymentId: string; merchantId: string }[] = [];
       const outcomes = new Map<string, number>();
       const count = (name: string): void => {
@@ -130,7 +130,7 @@ describe('cell under concurrent load on real MariaDB', () => {
           count('pay');
         } else if (roll < 0.75) {
           const merchantId = pick(merchants);
-          const amountMinor = 1 + Math.floor(random() * 3_000);
+          const amountMinor = BigInt(1 + Math.floor(random() * 3_000));
           const payment = await cell.payments.authorize({
             merchantId,
             outTradeNo: `a-${index}`,
@@ -144,7 +144,8 @@ describe('cell under concurrent load on real MariaDB', () => {
         } else if (roll < 0.87 && authorized.length > 0) {
           const [target] = authorized.splice(Math.floor(random() * authorized.length), 1);
           if (target === undefined) return;
-          const captureMinor = 1 + Math.floor(random() * target.amountMinor);
+          // The same draw as before, kept in bigint: 1 to the authorized amount.
+          const captureMinor = 1n + BigInt(Math.floor(random() * Number(target.amountMinor)));
           await cell.payments.capture({
             merchantId: target.merchantId,
             paymentId: target.paymentId,
