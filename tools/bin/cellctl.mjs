@@ -1,37 +1,5 @@
 #!/usr/bin/env node
-// `npx cellctl ...` / `npm run cellctl -- ...`: runs the built control-plane CLI, building it first
-// when the build is missing or older than the sources it comes from.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// `npx cellctl ...` / `npm run cellctl -- ...`: the control-plane CLI, built on first use.
+import { runApp } from './run-app.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const entry = join(root, 'dist', 'apps', 'cellctl', 'main.js');
-
-function newestSourceMs(directory) {
-  let newest = 0;
-  for (const name of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, name.name);
-    if (name.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (name.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const stale =
-  !existsSync(entry) ||
-  statSync(entry).mtimeMs <
-    Math.max(newestSourceMs(join(root, 'apps')), newestSourceMs(join(root, 'libs')));
-if (stale) {
-  execFileSync(
-    process.execPath,
-    [join(root, 'tools', 'scripts', 'build-app.mjs'), 'apps/cellctl'],
-    {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-}
-const result = spawnSync(process.execPath, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+runApp('cellctl', process.argv.slice(2));
