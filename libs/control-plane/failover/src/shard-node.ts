@@ -190,10 +190,15 @@ export class ShardNode {
     const killed = await this.withConnection((c) => this.killClientConnections(c, false));
     // The kill also cut this pool's own idle connections; a query sent on one of them would wait
     // out the statement timeout, so the pool starts afresh.
+    await this.renewConnections();
+    return { killedConnections: killed };
+  }
+
+  /** Drops every pooled connection and starts a fresh pool (after kills or a server restart). */
+  async renewConnections(): Promise<void> {
     const stale = this.pool;
     this.pool = createMysqlPool(this.serverEndpoint(), shardNodeLimits);
     await stale.end().catch(() => undefined);
-    return { killedConnections: killed };
   }
 
   async unfence(): Promise<void> {

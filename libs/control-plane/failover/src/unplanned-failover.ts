@@ -4,10 +4,11 @@ import type { FailoverHooks, FailoverReport } from './failover-report';
 import {
   formatGtidPosition,
   gtidHistoryIsPrefixOf,
+  gtidPositionCovers,
   missingTransactionCount,
   parseGtidPosition,
 } from './gtid-position';
-import { OperationTimeline } from './operation-timeline';
+import { OperationTimeline, waitUntil } from './operation-timeline';
 import { runHook, waitForApplied, waitForSemiSyncClient, type ShardPair } from './planned-failover';
 import type { PrimaryDeath } from './primary-monitor';
 import type { ReplicationCredentials, ShardNode } from './shard-node';
@@ -187,10 +188,38 @@ export async function fenceAndRejoinReturningPrimary(
   if (!gtidHistoryIsPrefixOf(returningPosition, parseGtidPosition(promotedAtPosition))) {
     return { ...report, outcome: 'diverged', timeline: timeline.steps };
   }
-  await timeline.run('attach-as-replica', limits.attachMs, async () => {
+  const attach = async (): Promise<void> => {
     await returning.replicateFrom(newPrimary.endpoint, replication);
-    await waitForApplied(returning, await newPrimary.binlogPosition(), limits);
-  });
+    const wanted = await newPrimary.binlogPosition();
+    // Stop waiting a little before the step's own bound, so a replica that cannot follow is
+    // reported with its replication threads' state and errors rather than as a bare timeout.
+    const caughtUp = await waitUntil(
+      async () => gtidPositionCovers(await returning.replicaAppliedPosition(), wanted),
+      Math.max(limits.pollIntervalMs, limits.attachMs - 2_000),
+      limits.pollIntervalMs,
+    );
+    if (!caughtUp) {
+      const replica = (await returning.facts()).replica;
+      throw new FailoverException(
+        FailoverErrorCode.rejoinFailed,
+        `${returning.name} did not catch up with ${formatGtidPosition(wanted)}: ` +
+          `io ${replica?.ioThreadRunning ? 'running' : 'stopped'} (${replica?.lastIoError ?? 'no replica'}), ` +
+          `sql ${replica?.sqlThreadRunning ? 'running' : 'stopped'} (${replica?.lastSqlError ?? ''}), ` +
+          `received ${replica?.receivedPosition ?? ''}; it stays fenced (read-only)`,
+        { wanted: formatGtidPosition(wanted), received: replica?.receivedPosition ?? '' },
+      );
+    }
+  };
+  // Attaching is idempotent (stop, change master, start). A server that has just been killed and
+  // restarted can leave a connection that stalls; one more attempt on fresh connections is bounded
+  // like the first, and a second failure is reported with the replica's own errors.
+  try {
+    await timeline.run('attach-as-replica', limits.attachMs, attach);
+  } catch (error) {
+    if (!(error instanceof FailoverException)) throw error;
+    await returning.renewConnections();
+    await timeline.run('attach-as-replica-again', limits.attachMs, attach);
+  }
   await timeline.run('enable-semi-sync', limits.attachMs, async () => {
     await newPrimary.setSemiSyncSource(true);
     if (!(await waitForSemiSyncClient(newPrimary, limits))) {
