@@ -193,8 +193,12 @@ export async function fenceAndRejoinReturningPrimary(
     const wanted = await newPrimary.binlogPosition();
     // Stop waiting a little before the step's own bound, so a replica that cannot follow is
     // reported with its replication threads' state and errors rather than as a bare timeout.
+    // gtid_current_pos, not gtid_slave_pos: the returning server wrote much of the new primary's
+    // history itself, and a transaction it already has is skipped, not applied, so its slave
+    // position never reaches a position made only of its own transactions (seen when nothing was
+    // written on the new primary between promotion and rejoin).
     const caughtUp = await waitUntil(
-      async () => gtidPositionCovers(await returning.replicaAppliedPosition(), wanted),
+      async () => gtidPositionCovers(await returning.currentPosition(), wanted),
       Math.max(limits.pollIntervalMs, limits.attachMs - 2_000),
       limits.pollIntervalMs,
     );
@@ -210,16 +214,7 @@ export async function fenceAndRejoinReturningPrimary(
       );
     }
   };
-  // Attaching is idempotent (stop, change master, start). A server that has just been killed and
-  // restarted can leave a connection that stalls; one more attempt on fresh connections is bounded
-  // like the first, and a second failure is reported with the replica's own errors.
-  try {
-    await timeline.run('attach-as-replica', limits.attachMs, attach);
-  } catch (error) {
-    if (!(error instanceof FailoverException)) throw error;
-    await returning.renewConnections();
-    await timeline.run('attach-as-replica-again', limits.attachMs, attach);
-  }
+  await timeline.run('attach-as-replica', limits.attachMs, attach);
   await timeline.run('enable-semi-sync', limits.attachMs, async () => {
     await newPrimary.setSemiSyncSource(true);
     if (!(await waitForSemiSyncClient(newPrimary, limits))) {
