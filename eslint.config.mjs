@@ -26,6 +26,9 @@ const scopeConstraints = [
       'scope:control-plane',
       'scope:global',
       'scope:settlement',
+      // Drills drive load from outside, as a merchant would: through the SDK and the loadgen.
+      'scope:tooling',
+      'scope:sdk',
       'scope:shared',
     ],
   },
