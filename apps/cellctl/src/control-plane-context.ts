@@ -20,6 +20,8 @@ export interface ControlPlaneSettings {
   /** Base64 of the 32-byte key that seals credential secrets. */
   readonly credentialKek: string | undefined;
   readonly actor: string;
+  /** Each cell's shard (its primary), for the commands that read shards: `reconcile`. */
+  readonly cellShardUrls: readonly { readonly cellId: string; readonly url: string }[];
 }
 
 /** Settings from the environment; with --local, from the endpoints of tools/infra. */
@@ -41,6 +43,10 @@ export function resolveSettings(
       topicPrefix,
       credentialKek: env['CELLPAY_CREDENTIAL_KEK'] ?? localKek(),
       actor,
+      cellShardUrls: infra.cells.map((cell) => ({
+        cellId: cell.id,
+        url: `mysql://${user}:${password}@${host}:${cell.primary.port}/${cell.database}`,
+      })),
     };
   }
   const missing = ['CELLPAY_GLOBAL_MYSQL_URL', 'CELLPAY_REDIS_URL', 'CELLPAY_KAFKA_BROKERS'].filter(
@@ -57,7 +63,27 @@ export function resolveSettings(
     topicPrefix,
     credentialKek: env['CELLPAY_CREDENTIAL_KEK'],
     actor,
+    cellShardUrls: parseCellShards(env['CELLPAY_CELL_SHARDS'] ?? ''),
   };
+}
+
+/** `cell-1=mysql://user:pass@host:3306/db,cell-2=...`: the shards, by cell ID. */
+export function parseCellShards(
+  value: string,
+): readonly { readonly cellId: string; readonly url: string }[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(cell-[0-9]{1,3})=(mysql:\/\/.+)$/.exec(entry);
+      if (match === null || match[1] === undefined || match[2] === undefined) {
+        // The URL holds a password: name the entry by what precedes it, never print it whole.
+        const name = entry.split('=')[0] ?? '';
+        throw new Error(`CELLPAY_CELL_SHARDS: expected cell-N=mysql://..., got "${name}=..."`);
+      }
+      return { cellId: match[1], url: match[2] };
+    });
 }
 
 /** The local installation keeps its own key-encryption key beside its data (never in git). */

@@ -11,6 +11,7 @@ export * from './relay-runtime';
 export * from './settlement-cell.module';
 export * from './settlement-records';
 export * from './settlement-views';
+export * from './shard-reconciliation';
 export * from './settlement.exception';
 export * from './tokens';
 export * from './use-cases/apply-settlement-event.use-case';
