@@ -107,6 +107,8 @@ async function main(): Promise<number> {
       nonces: new NonceStore(redis, `${prefix}:nonce`),
       rateLimiter: new RateLimiter(redis, `${prefix}:ratelimit`),
       stressTrafficRejected: () => switches.current().value.stressTrafficRejected,
+      merchantRateCap: (merchantId) => switches.current().value.merchantRateCaps[merchantId],
+      rateLimited: (ownerId) => metrics.rateLimitedTotal.inc({ merchant: ownerId }),
     }),
     requiredScopes,
   );

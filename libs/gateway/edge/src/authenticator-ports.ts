@@ -9,6 +9,10 @@ export interface AuthenticatorPortsOptions {
   readonly nonces: NonceStore;
   readonly rateLimiter: RateLimiter;
   readonly stressTrafficRejected: () => boolean;
+  /** The `merchant_rate_caps` switch; no merchant is capped without it. */
+  readonly merchantRateCap?: (merchantId: string) => number | undefined;
+  /** Counts refusals for rate (the gateway's metric); nothing counts without it. */
+  readonly rateLimited?: (ownerId: string) => void;
   readonly nowMs?: () => number;
   /** How long a credential (or its absence) is trusted from memory; revocation takes this long. */
   readonly credentialTtlMs?: number;
@@ -27,9 +31,11 @@ export function createAuthenticatorPorts(options: AuthenticatorPortsOptions): Au
   return {
     findCredential: (keyId) => cache.get(keyId, (id) => options.credentials.findActive(id)),
     claimNonce: (keyId, nonce) => options.nonces.claim(keyId, nonce),
-    takeToken: (keyId, ratePerSecond, burst) =>
-      options.rateLimiter.take(keyId, ratePerSecond, burst),
+    takeToken: (bucket, ratePerSecond, burst) =>
+      options.rateLimiter.take(bucket, ratePerSecond, burst),
     nowMs,
     stressTrafficRejected: options.stressTrafficRejected,
+    merchantRateCap: options.merchantRateCap ?? (() => undefined),
+    rateLimited: options.rateLimited ?? (() => undefined),
   };
 }

@@ -2,6 +2,7 @@ import { signRequest, signatureHeaders } from '@cellpay/signing';
 
 import {
   Authenticator,
+  merchantCapBucket,
   stressHeader,
   type AuthenticatorPorts,
   type CredentialView,
@@ -26,12 +27,21 @@ const credential = (scopes: Scope[]): CredentialView => ({
 
 function setup(
   scopes: Scope[] = ['pay', 'read'],
-  options: { stressOff?: boolean; rateAllowed?: boolean } = {},
+  options: {
+    stressOff?: boolean;
+    rateAllowed?: boolean;
+    capAllowed?: boolean;
+    cap?: number;
+    ownerKind?: CredentialView['ownerKind'];
+  } = {},
 ) {
   const claimed = new Set<string>();
-  const calls = { claim: 0, take: 0 };
+  const calls = { claim: 0, take: 0, buckets: [] as string[], limited: [] as string[] };
   const ports: AuthenticatorPorts = {
-    findCredential: async (keyId) => (keyId === 'key_1' ? credential(scopes) : undefined),
+    findCredential: async (keyId) =>
+      keyId === 'key_1'
+        ? { ...credential(scopes), ownerKind: options.ownerKind ?? 'merchant' }
+        : undefined,
     claimNonce: async (keyId, nonce) => {
       calls.claim += 1;
       const key = `${keyId}:${nonce}`;
@@ -39,14 +49,18 @@ function setup(
       claimed.add(key);
       return true;
     },
-    takeToken: async () => {
+    takeToken: async (bucket) => {
       calls.take += 1;
-      return options.rateAllowed === false
+      calls.buckets.push(bucket);
+      const allowed = bucket === 'key_1' ? options.rateAllowed : options.capAllowed;
+      return allowed === false
         ? { allowed: false, retryAfterMs: 70 }
         : { allowed: true, retryAfterMs: 0 };
     },
     nowMs: () => now,
     stressTrafficRejected: () => options.stressOff === true,
+    merchantRateCap: (merchantId) => (merchantId === 'merchant-1' ? options.cap : undefined),
+    rateLimited: (ownerId) => calls.limited.push(ownerId),
   };
   const authenticator = new Authenticator(
     ports,
@@ -146,7 +160,7 @@ describe('Authenticator', () => {
   ])('refuses %s without claiming a nonce or a token', async (_name, request, code) => {
     const { authenticator, calls } = setup();
     await expect(authenticator.authenticate(request())).rejects.toMatchObject({ code });
-    expect(calls).toEqual({ claim: 0, take: 0 });
+    expect(calls).toMatchObject({ claim: 0, take: 0, limited: [] });
   });
 
   it('refuses a replayed request', async () => {
@@ -182,11 +196,41 @@ describe('Authenticator', () => {
     });
   });
 
-  it('refuses over the rate limit with a retry hint', async () => {
-    const { authenticator } = setup(['pay'], { rateAllowed: false });
+  it('refuses over the rate limit with a retry hint, and counts the refusal', async () => {
+    const { authenticator, calls } = setup(['pay'], { rateAllowed: false, cap: 5 });
     await expect(authenticator.authenticate(signed())).rejects.toMatchObject({
       code: GatewayErrorCode.RateLimited,
-      metadata: { retryAfterMs: '70' },
+      metadata: { limit: 'credential', retryAfterMs: '70' },
     });
+    expect(calls.limited).toEqual(['merchant-1']);
+    // Refused by its own credential first: the merchant's cap bucket is left alone.
+    expect(calls.buckets).toEqual(['key_1']);
+  });
+
+  it("takes a token from the merchant's cap bucket when the switch caps it", async () => {
+    const { authenticator, calls } = setup(['pay'], { cap: 5 });
+    await expect(authenticator.authenticate(signed())).resolves.toMatchObject({
+      ownerId: 'merchant-1',
+    });
+    expect(calls.buckets).toEqual(['key_1', merchantCapBucket('merchant-1')]);
+  });
+
+  it('refuses a capped merchant over its cap, naming the cap', async () => {
+    const { authenticator, calls } = setup(['pay'], { cap: 5, capAllowed: false });
+    await expect(authenticator.authenticate(signed())).rejects.toMatchObject({
+      code: GatewayErrorCode.RateLimited,
+      message: 'this merchant is capped at 5 requests per second',
+      metadata: { limit: 'merchant_cap', retryAfterMs: '70' },
+    });
+    expect(calls.limited).toEqual(['merchant-1']);
+  });
+
+  it('never caps first-party backends, and uncapped merchants use one bucket', async () => {
+    const firstParty = setup(['pay'], { cap: 5, capAllowed: false, ownerKind: 'first_party' });
+    await expect(firstParty.authenticator.authenticate(signed())).resolves.toBeDefined();
+    expect(firstParty.calls.buckets).toEqual(['key_1']);
+    const uncapped = setup(['pay'], { capAllowed: false });
+    await expect(uncapped.authenticator.authenticate(signed())).resolves.toBeDefined();
+    expect(uncapped.calls.buckets).toEqual(['key_1']);
   });
 });

@@ -17,14 +17,24 @@ export interface CredentialView {
 export interface AuthenticatorPorts {
   findCredential(keyId: string): Promise<CredentialView | undefined>;
   claimNonce(keyId: string, nonce: string): Promise<boolean>;
+  /** Takes a token from the named bucket (a credential's key ID, or a merchant's cap bucket). */
   takeToken(
-    keyId: string,
+    bucket: string,
     ratePerSecond: number,
     burst: number,
   ): Promise<{ allowed: boolean; retryAfterMs: number }>;
   nowMs(): number;
   /** The "reject stress traffic" degradation switch. */
   stressTrafficRejected(): boolean;
+  /** The `merchant_rate_caps` switch: requests per second for this merchant, if capped. */
+  merchantRateCap(merchantId: string): number | undefined;
+  /** Told of every request refused for its rate (the `cellpay_rate_limited_total` counter). */
+  rateLimited(ownerId: string): void;
+}
+
+/** The bucket of a merchant's cap, shared by all its credentials; key IDs never start so. */
+export function merchantCapBucket(merchantId: string): string {
+  return `merchant-cap:${merchantId}`;
 }
 
 /** Who is calling, once the request has proved it. */
@@ -117,11 +127,33 @@ export class Authenticator {
     }
     const token = await this.ports.takeToken(keyId, credential.ratePerSecond, credential.burst);
     if (!token.allowed) {
+      this.ports.rateLimited(credential.ownerId);
       throw new GatewayError(GatewayErrorCode.RateLimited, 'rate limit exceeded', {
+        limit: 'credential',
         retryAfterMs: String(token.retryAfterMs),
       });
     }
+    await this.enforceMerchantCap(credential);
     return { keyId, ownerId: credential.ownerId, ownerKind: credential.ownerKind, stress };
+  }
+
+  /**
+   * The operator's cap on a merchant (a degradation switch), on top of each credential's own
+   * limit: one bucket per merchant, shared by all its credentials and all gateways. A cap of N
+   * allows N per second with bursts of at most N.
+   */
+  private async enforceMerchantCap(credential: CredentialView): Promise<void> {
+    if (credential.ownerKind !== 'merchant') return;
+    const cap = this.ports.merchantRateCap(credential.ownerId);
+    if (cap === undefined) return;
+    const token = await this.ports.takeToken(merchantCapBucket(credential.ownerId), cap, cap);
+    if (token.allowed) return;
+    this.ports.rateLimited(credential.ownerId);
+    throw new GatewayError(
+      GatewayErrorCode.RateLimited,
+      `this merchant is capped at ${cap} requests per second`,
+      { limit: 'merchant_cap', retryAfterMs: String(token.retryAfterMs) },
+    );
   }
 }
 

@@ -40,15 +40,15 @@ export function createMemoryAuthenticatorPorts(
       nonces.set(key, now + 2 * signatureWindowMs);
       return Promise.resolve(true);
     },
-    takeToken: (keyId, ratePerSecond, burst) => {
+    takeToken: (name, ratePerSecond, burst) => {
       const now = nowMs();
-      const bucket = buckets.get(keyId) ?? { tokens: burst, refilledAtMs: now };
+      const bucket = buckets.get(name) ?? { tokens: burst, refilledAtMs: now };
       bucket.tokens = Math.min(
         burst,
         bucket.tokens + ((now - bucket.refilledAtMs) * ratePerSecond) / 1000,
       );
       bucket.refilledAtMs = now;
-      buckets.set(keyId, bucket);
+      buckets.set(name, bucket);
       if (bucket.tokens < 1) {
         const retryAfterMs = Math.ceil(((1 - bucket.tokens) * 1000) / ratePerSecond);
         return Promise.resolve({ allowed: false, retryAfterMs });
@@ -58,5 +58,8 @@ export function createMemoryAuthenticatorPorts(
     },
     nowMs,
     stressTrafficRejected: () => false,
+    // The embedded platform has no switches to follow: no caps, and nothing counts refusals.
+    merchantRateCap: () => undefined,
+    rateLimited: () => undefined,
   };
 }
