@@ -12,6 +12,7 @@ const duplicateCount = 50;
  */
 class CrashAfterCommit implements UnitOfWork {
   private armedFor: string | undefined;
+  private interleaved: { operation: string; run: () => Promise<unknown> } | undefined;
 
   constructor(private readonly inner: UnitOfWork) {}
 
@@ -19,11 +20,21 @@ class CrashAfterCommit implements UnitOfWork {
     this.armedFor = operation;
   }
 
+  /** Runs `run` once, just before the next transaction named `operation` starts. */
+  interleave(operation: string, run: () => Promise<unknown>): void {
+    this.interleaved = { operation, run };
+  }
+
   async run<T>(
     operation: string,
     work: (tx: CellTransaction) => Promise<T>,
     options?: UnitOfWorkOptions,
   ): Promise<T> {
+    const interleaved = this.interleaved;
+    if (interleaved?.operation === operation) {
+      this.interleaved = undefined;
+      await interleaved.run();
+    }
     const result = await this.inner.run(operation, work, options);
     if (this.armedFor === operation) {
       this.armedFor = undefined;
@@ -141,5 +152,69 @@ describe('idempotency on real MariaDB', () => {
     expect(retried).toEqual(committed);
     expect(JSON.stringify(await pay('crash-1', '300'))).toBe(JSON.stringify(retried));
     expect(BigInt((await cell.accounts.balance(wallet)).balanceMinor)).toBe(before - 300n);
+  });
+
+  it('gives every attempt with a key one answer when a refusal races a later success', async () => {
+    const poor = (
+      await cell.accounts.openAccount({
+        kind: 'user_wallet',
+        ownerId: 'poor-user',
+        currency: 'CNY',
+      })
+    ).accountId;
+    const funding = (
+      await cell.accounts.openAccount({
+        kind: 'external_funding',
+        ownerId: 'bank',
+        currency: 'CNY',
+      })
+    ).accountId;
+    const payPoor = () =>
+      cell.payments.pay({
+        merchantId: 'idem-merchant',
+        outTradeNo: 'race-1',
+        payerAccountId: poor,
+        amountMinor: '500',
+        currency: 'CNY',
+      });
+    // Attempt A is refused (no money). Before it records the refusal, money arrives and attempt
+    // B with the same key commits the payment: A must then answer with B's payment, not refuse.
+    crashing.interleave('payment.pay.refusal', async () => {
+      await cell.accounts.topUp({
+        clientId: 'c',
+        requestId: 'race-top-up',
+        fromAccountId: funding,
+        toAccountId: poor,
+        amountMinor: '500',
+        currency: 'CNY',
+      });
+      await payPoor();
+    });
+    const answer = await payPoor();
+    expect(answer).toMatchObject({ outTradeNo: 'race-1', status: 'captured' });
+    expect(JSON.stringify(await payPoor())).toBe(JSON.stringify(answer));
+    expect((await cell.accounts.balance(poor)).balanceMinor).toBe('0');
+
+    // And the other order: the refusal is recorded first, so a later attempt gets it too.
+    const later = (outTradeNo: string) =>
+      cell.payments.pay({
+        merchantId: 'idem-merchant',
+        outTradeNo,
+        payerAccountId: poor,
+        amountMinor: '1',
+        currency: 'CNY',
+      });
+    await expect(later('race-2')).rejects.toMatchObject({ code: 'insufficient_funds' });
+    await cell.accounts.topUp({
+      clientId: 'c',
+      requestId: 'race-top-up-2',
+      fromAccountId: funding,
+      toAccountId: poor,
+      amountMinor: '1',
+      currency: 'CNY',
+    });
+    await expect(later('race-2')).rejects.toMatchObject({ code: 'insufficient_funds' });
+    expect((await cell.accounts.balance(poor)).balanceMinor).toBe('1');
+    expect((await cell.accounting.reconcile()).differences).toEqual([]);
   });
 });

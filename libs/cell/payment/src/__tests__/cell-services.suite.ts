@@ -353,6 +353,67 @@ export function cellServicesSuite(name: string, factory: CellServicesFactory): v
       expect(await codeOf(cell.accounting.closeDay('2026-13-01'))).toBe('malformed_field');
     });
 
+    it('answers a refused key with the same refusal, even after the cause went away', async () => {
+      const pay = (outTradeNo: string) =>
+        cell.payments.pay({
+          merchantId: 'merchant-1',
+          outTradeNo,
+          payerAccountId: wallet,
+          amountMinor: '15000',
+          currency: 'CNY',
+        });
+      expect(await codeOf(pay('big-1'))).toBe('insufficient_funds');
+      await cell.accounts.topUp({
+        clientId: 'wallet-app',
+        requestId: 'top-up-big',
+        fromAccountId: funding,
+        toAccountId: wallet,
+        amountMinor: '10000',
+        currency: 'CNY',
+      });
+      // The retry of big-1 gets the first answer and moves nothing; a new key pays.
+      expect(await codeOf(pay('big-1'))).toBe('insufficient_funds');
+      expect(await balanceOf(wallet)).toBe('20000');
+      expect(await codeOf(cell.payments.byOutTradeNo('merchant-1', 'big-1'))).toBe(
+        'payment_not_found',
+      );
+      expect((await pay('big-2')).status).toBe('captured');
+      expect(await balanceOf(wallet)).toBe('5000');
+      // The same key with another request is still refused as a different request.
+      expect(
+        await codeOf(
+          cell.payments.pay({
+            merchantId: 'merchant-1',
+            outTradeNo: 'big-1',
+            payerAccountId: wallet,
+            amountMinor: '100',
+            currency: 'CNY',
+          }),
+        ),
+      ).toBe('idempotency_key_reused_with_different_request');
+      await expectClean();
+    });
+
+    it('lets a corrected capture run after a refused one (the capture key is the payment)', async () => {
+      const authorized = await cell.payments.authorize({
+        merchantId: 'merchant-1',
+        outTradeNo: 'auth-fix',
+        payerAccountId: wallet,
+        amountMinor: '3000',
+        currency: 'CNY',
+        ttlSeconds: 600,
+      });
+      const capture = (amountMinor: string) =>
+        cell.payments.capture({
+          merchantId: 'merchant-1',
+          paymentId: authorized.paymentId,
+          amountMinor,
+        });
+      expect(await codeOf(capture('3001'))).toBe('capture_exceeds_authorized');
+      expect(await capture('3000')).toMatchObject({ status: 'captured', capturedMinor: '3000' });
+      await expectClean();
+    });
+
     describe('refuses bad input with a clear code and changes nothing', () => {
       const pay = (overrides: Record<string, string>) =>
         cell.payments.pay({
@@ -410,13 +471,20 @@ export function cellServicesSuite(name: string, factory: CellServicesFactory): v
           amountMinor: '1',
           currency: 'CNY',
         };
-        expect(await codeOf(cell.accounts.transfer({ ...move, toAccountId: wallet }))).toBe(
-          'same_account',
-        );
-        expect(await codeOf(cell.accounts.transfer({ ...move, fromAccountId: funding }))).toBe(
+        // Each case has its own key: a refusal is the answer stored under its key.
+        expect(
+          await codeOf(
+            cell.accounts.transfer({ ...move, requestId: 'bad-t1', toAccountId: wallet }),
+          ),
+        ).toBe('same_account');
+        expect(
+          await codeOf(
+            cell.accounts.transfer({ ...move, requestId: 'bad-t2', fromAccountId: funding }),
+          ),
+        ).toBe('account_kind_not_allowed');
+        expect(await codeOf(cell.accounts.topUp({ ...move, requestId: 'bad-t3' }))).toBe(
           'account_kind_not_allowed',
         );
-        expect(await codeOf(cell.accounts.topUp({ ...move }))).toBe('account_kind_not_allowed');
         expect(await codeOf(cell.accounts.transfer({ ...move, requestId: 'a b' }))).toBe(
           'malformed_field',
         );

@@ -92,6 +92,9 @@ export class SettleAuthorizationUseCase {
         scope: `payment:${merchantId}`,
         key: `${operation}:${request.paymentId}`,
         request: { operation, ...request },
+        // The key is the payment's, not the client's: a refused capture (too much) must not stop
+        // the corrected one.
+        refusalsStored: false,
       },
       async (tx) => {
         const payment = await lockMerchantPayment(tx, merchantId, request.paymentId);
