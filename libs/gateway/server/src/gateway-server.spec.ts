@@ -1,29 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { credentials, type Metadata } from '@grpc/grpc-js';
 
-import {
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-
-import { Authenticator, CellBreakers, cellBreakerDefaults } from '@cellpay/gateway-edge';
+import { CellBreakers, cellBreakerDefaults } from '@cellpay/gateway-edge';
 import { createLogger } from '@cellpay/observability';
-import { publicProtoPath } from '@cellpay/proto';
-import { evenlySpreadSnapshot, RoutingTable } from '@cellpay/routing';
-import { protoJsonView, signatureHeaders, signRequest } from '@cellpay/signing';
 import { pollUntil } from '@cellpay/testing';
 
+import {
+  signedByWallet,
+  walletGatewayService,
+  walletsClientConstructor,
+} from './__tests__/wallet-gateway.fixture';
 import type { CellCall, CellTransport } from './cell-client';
 import { startGatewayServer } from './gateway-server';
-import { GatewayService, isCellFailure } from './gateway.service';
-import { createMemoryAuthenticatorPorts } from './memory-authenticator-ports';
-import { requiredScopes } from './public-operations';
-
-const secret = randomBytes(32);
-const keyId = 'key_wallets';
+import { isCellFailure } from './gateway.service';
 
 /** A transport whose calls wait until the test releases them, to hold a call in flight. */
 class HeldTransport implements CellTransport {
@@ -45,67 +33,18 @@ class HeldTransport implements CellTransport {
   }
 }
 
-function signed(path: string, request: object): Metadata {
-  const metadata = new Metadata();
-  const timestampMs = Date.now();
-  const nonce = randomBytes(16).toString('base64url');
-  metadata.set(signatureHeaders.keyId, keyId);
-  metadata.set(signatureHeaders.timestamp, String(timestampMs));
-  metadata.set(signatureHeaders.nonce, nonce);
-  metadata.set(
-    signatureHeaders.signature,
-    signRequest(secret, { method: path, keyId, timestampMs, nonce, body: protoJsonView(request) }),
-  );
-  return metadata;
-}
-
 describe('the gateway server', () => {
   it('drains a call in flight on shutdown, then refuses new connections', async () => {
     const transport = new HeldTransport();
-    const cells = [
-      {
-        cellId: 'cell-1',
-        homeRegion: 'r',
-        standbyRegion: 'r',
-        activeRegion: 'r',
-        state: 'active' as const,
-      },
-    ];
-    const table = new RoutingTable(evenlySpreadSnapshot(cells, 100));
     const breakers = new CellBreakers({ ...cellBreakerDefaults, isCellFailure });
     const server = await startGatewayServer({
       host: '127.0.0.1',
       port: 0,
       logger: createLogger('gateway-test', { level: 'silent' }),
       drainTimeoutMs: 5_000,
-      service: new GatewayService({
-        authenticator: new Authenticator(
-          createMemoryAuthenticatorPorts({
-            credentials: [
-              {
-                keyId,
-                ownerId: 'wallet-app',
-                ownerKind: 'first_party',
-                scopes: new Set(['wallet']),
-                ratePerSecond: 100,
-                burst: 100,
-                secret,
-              },
-            ],
-          }),
-          requiredScopes,
-        ),
-        routing: { current: () => table },
-        transport,
-        breakers,
-      }),
+      service: walletGatewayService(transport, breakers),
     });
-    const root = loadPackageDefinition(
-      loadSync(publicProtoPath, { keepCase: false, longs: String }),
-    );
-    const Wallets = ((root['cellpay'] as GrpcObject)['v1'] as GrpcObject)[
-      'Wallets'
-    ] as ServiceClientConstructor;
+    const Wallets = walletsClientConstructor();
     const client = new Wallets(
       `127.0.0.1:${server.port}`,
       credentials.createInsecure(),
@@ -122,7 +61,7 @@ describe('the gateway server', () => {
       const inFlight = new Promise<{ balanceMinor: string }>((resolve, reject) =>
         client.getBalance(
           request,
-          signed('/cellpay.v1.Wallets/GetBalance', request),
+          signedByWallet('/cellpay.v1.Wallets/GetBalance', request),
           (error, response) => (error ? reject(error) : resolve(response)),
         ),
       );
@@ -134,8 +73,10 @@ describe('the gateway server', () => {
       await expect(inFlight).resolves.toMatchObject({ balanceMinor: '7' });
       await stopped;
       const late = new Promise<unknown>((resolve) =>
-        client.getBalance(request, signed('/cellpay.v1.Wallets/GetBalance', request), (error) =>
-          resolve(error),
+        client.getBalance(
+          request,
+          signedByWallet('/cellpay.v1.Wallets/GetBalance', request),
+          (error) => resolve(error),
         ),
       );
       await expect(late).resolves.toMatchObject({ code: 14 });
