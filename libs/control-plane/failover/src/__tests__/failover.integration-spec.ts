@@ -201,6 +201,36 @@ describe('shard failover against a dedicated MariaDB pair', () => {
     expect((await nodes.primary.semiSyncStatus()).clients).toBe(1);
   }, 240_000);
 
+  it('rejoins a returning primary when nothing was written on the new primary since promotion', async () => {
+    // The case that once stalled: with no write after promotion, the returning server's
+    // gtid_slave_pos never moves past its own transactions; the rejoin must wait on
+    // gtid_current_pos instead. No load here, so the new primary writes nothing before the rejoin.
+    const monitor = new PrimaryMonitor(nodes.primary);
+    monitors.push(monitor);
+    const dead = monitor.watch(120_000);
+    const killed = nodes.primary;
+    await pollUntil(() => monitor.lastObservation !== null, { description: 'first observation' });
+    await installation.kill(killed.endpoint);
+    const death = await dead;
+    if (death === null) throw new Error('the monitor did not declare the primary dead');
+    const report = await unplannedFailover(pair(), death);
+    swapRoles();
+    installation.restart(killed.endpoint);
+    const rejoin = await fenceAndRejoinReturningPrimary(
+      nodes.replica,
+      nodes.primary,
+      report.promotedAtPosition,
+      installation.replication,
+      returnWaitMsMax,
+    );
+    console.log(
+      `quiet rejoin: ${rejoin.outcome}, ${rejoin.timeline.map((s) => `${s.step} ${s.durationMs} ms`).join(', ')}`,
+    );
+    expect(rejoin.outcome).toBe('rejoined');
+    await expectWriteRefused(nodes.replica.endpoint);
+    await expectReplicating(nodes.replica, nodes.primary);
+  }, 240_000);
+
   it('refuses to promote a replica that missed commits after semi-sync fell back to async, unless forced', async () => {
     // Its own pair: the first one lost its old primary to the kill above.
     const second = startDedicatedShardPair(1);
