@@ -1,7 +1,11 @@
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { createKafka, createMysqlPool } from '@cellpay/connections';
+import { migrateSettlementShard } from '@cellpay/settlement-cell';
 import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 import { readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
@@ -25,7 +29,7 @@ describe('cellctl against the real global zone', () => {
     CELLPAY_ACTOR: 'sre-on-call',
   };
 
-  async function cellctl(args: string[], answer = false) {
+  async function cellctl(args: string[], answer = false, extraEnv: Record<string, string> = {}) {
     const out: string[] = [];
     const err: string[] = [];
     const terminal: Terminal = {
@@ -33,7 +37,7 @@ describe('cellctl against the real global zone', () => {
       err: (text) => err.push(text),
       confirm: async () => answer,
     };
-    const code = await runCellctl(args, terminal, env);
+    const code = await runCellctl(args, terminal, { ...env, ...extraEnv });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
@@ -133,5 +137,72 @@ describe('cellctl against the real global zone', () => {
     expect((await cellctl(['dlq', 'list', '--cell', 'cell-two'])).err).toContain(
       '--cell takes a cell ID',
     );
+  });
+
+  it('shows each cell with its replica, its unsent settlement events and the breaker', async () => {
+    const cell = infra.cells[0];
+    if (cell === undefined) throw new Error('the infrastructure has no cell');
+    const { user, password, host } = infra.mysql;
+    const shardDatabase = uniqueName('ctl_shard');
+    const shardServer = { ...infra.mysql, port: cell.primary.port };
+    const shardAdmin = createMysqlPool(shardServer);
+    // A gateway's ops server, as far as status reads it.
+    const gatewayOps: Server = createServer((_request, response) => {
+      response.end('cellpay_circuit_breaker_state{cell="cell-2"} 2\n');
+    });
+    await new Promise<void>((resolve) => gatewayOps.listen(0, '127.0.0.1', resolve));
+    try {
+      await shardAdmin.query(`CREATE DATABASE \`${shardDatabase}\``);
+      const shard = createMysqlPool({ ...shardServer, database: shardDatabase });
+      try {
+        await migrateSettlementShard(shard);
+        const createdAtMs = Date.now() - 5_000;
+        for (const n of [1, 2]) {
+          await shard.query(
+            `INSERT INTO settlement_outbox (event_id, event_type, destination_cell_id, event_json,
+               created_at_ms) VALUES (?, 'credit_requested', 'cell-2', '{}', ?)`,
+            [`status-event-${n}`, createdAtMs],
+          );
+        }
+      } finally {
+        await shard.end();
+      }
+      const result = await cellctl(['status', '--json'], false, {
+        CELLPAY_CELL_SHARDS: `cell-1=mysql://${user}:${password}@${host}:${cell.primary.port}/${shardDatabase}`,
+        CELLPAY_CELL_REPLICAS: `cell-1=mysql://${user}:${password}@${host}:${cell.replica.port}/${shardDatabase}`,
+        CELLPAY_GATEWAY_OPS: `127.0.0.1:${(gatewayOps.address() as AddressInfo).port}`,
+      });
+      expect(result).toMatchObject({ code: 0, err: '' });
+      const status = JSON.parse(result.out) as {
+        epoch: string;
+        cells: { cellId: string; replica: unknown; outbox: unknown; breaker: string }[];
+      };
+      const [one, two] = status.cells;
+      expect(one).toMatchObject({
+        cellId: 'cell-1',
+        replica: { ok: true, value: { replicating: true, sourcePort: cell.primary.port } },
+        outbox: { ok: true, value: { depth: 2 } },
+        breaker: 'closed (no calls yet)',
+      });
+      const oldest = (one?.outbox as { value: { oldestAgeSeconds: number } }).value;
+      expect(oldest.oldestAgeSeconds).toBeGreaterThanOrEqual(5);
+      // cell-2 has no shard configured: said so, and its breaker is open at the gateway.
+      expect(two).toMatchObject({
+        cellId: 'cell-2',
+        outbox: { ok: false, why: 'not configured' },
+        breaker: 'open',
+      });
+      const table = (
+        await cellctl(['status'], false, {
+          CELLPAY_GATEWAY_OPS: '127.0.0.1:1',
+        })
+      ).out;
+      expect(table).toMatch(/^routing epoch \d+, 10 slots/m);
+      expect(table).toMatch(/^cell-2\s+active\s+region-b .*\? \(fetch failed\)$/m);
+    } finally {
+      gatewayOps.close();
+      await shardAdmin.query(`DROP DATABASE IF EXISTS \`${shardDatabase}\``);
+      await shardAdmin.end();
+    }
   });
 });

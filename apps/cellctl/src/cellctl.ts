@@ -5,6 +5,7 @@ import { AuditLog } from '@cellpay/global-data-access';
 import { registerCredentialCommands } from './commands/credentials.command';
 import { registerDeadLetterCommands } from './commands/dlq.command';
 import { registerReconcileCommand } from './commands/reconcile.command';
+import { registerStatusCommand } from './commands/status.command';
 import { registerGlobalCommands } from './commands/routes.command';
 import { registerSwitchCommands } from './commands/switch.command';
 import { ControlPlaneContext, resolveSettings } from './control-plane-context';
@@ -73,6 +74,7 @@ export async function runCellctl(
   registerDeadLetterCommands(program, run);
   registerCredentialCommands(program, run);
   registerReconcileCommand(program, run);
+  registerStatusCommand(program, run);
   program
     .command('audit')
     .description('the latest audit records: who changed what, when')

@@ -22,6 +22,10 @@ export interface ControlPlaneSettings {
   readonly actor: string;
   /** Each cell's shard (its primary), for the commands that read shards: `reconcile`. */
   readonly cellShardUrls: readonly { readonly cellId: string; readonly url: string }[];
+  /** Each cell's standby replica, for `status` (replication lag); may be empty. */
+  readonly cellReplicaUrls: readonly { readonly cellId: string; readonly url: string }[];
+  /** host:port of a gateway's ops server (`/metrics`), for `status` (breaker states). */
+  readonly gatewayOpsAddress: string | undefined;
 }
 
 /** Settings from the environment; with --local, from the endpoints of tools/infra. */
@@ -47,6 +51,14 @@ export function resolveSettings(
         cellId: cell.id,
         url: `mysql://${user}:${password}@${host}:${cell.primary.port}/${cell.database}`,
       })),
+      cellReplicaUrls: infra.cells.map((cell) => ({
+        cellId: cell.id,
+        url: `mysql://${user}:${password}@${host}:${cell.replica.port}/${cell.database}`,
+      })),
+      // The gateway of `npm run cluster:up`, unless told otherwise.
+      gatewayOpsAddress:
+        env['CELLPAY_GATEWAY_OPS'] ??
+        `127.0.0.1:${env['CELLPAY_CLUSTER_GATEWAY_OPS_PORT'] ?? '9464'}`,
     };
   }
   const missing = ['CELLPAY_GLOBAL_MYSQL_URL', 'CELLPAY_REDIS_URL', 'CELLPAY_KAFKA_BROKERS'].filter(
@@ -64,6 +76,8 @@ export function resolveSettings(
     credentialKek: env['CELLPAY_CREDENTIAL_KEK'],
     actor,
     cellShardUrls: parseCellShards(env['CELLPAY_CELL_SHARDS'] ?? ''),
+    cellReplicaUrls: parseCellShards(env['CELLPAY_CELL_REPLICAS'] ?? ''),
+    gatewayOpsAddress: env['CELLPAY_GATEWAY_OPS'],
   };
 }
 
