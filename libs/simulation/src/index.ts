@@ -3,5 +3,5 @@ export * from './run/shrink';
 export * from './run/simulate-cli';
 export * from './workload/scenario';
 export * from './invariants/violation';
-export * from './settlement/cross-cell-transfer';
+export * from './settlement/planted-bugs';
 export * from './world/seeded-random';

@@ -6,18 +6,23 @@ import { NestFactory } from '@nestjs/core';
 import { AccountModule, AccountService } from '@cellpay/cell-account';
 import { AccountingModule, AccountingService } from '@cellpay/cell-accounting';
 import { canonicalJson, CellPersistenceModule, MemoryCellStore } from '@cellpay/cell-data-access';
-import {
-  AccountKind,
-  CellError,
-  type Clock,
-  parseId,
-  SequenceIdGenerator,
-} from '@cellpay/cell-domain';
+import { AccountKind, CellError, type Clock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { PaymentModule, PaymentService } from '@cellpay/cell-payment';
 import type { RoutingTable } from '@cellpay/routing';
+import {
+  ApplySettlementEventUseCase,
+  CrossCellService,
+  MemorySettlementStore,
+  routerOf,
+  SettlementCellModule,
+  type SettlementStore,
+} from '@cellpay/settlement-cell';
 
-import { type PlantedBugs, SimCrossCellTransfer } from '../settlement/cross-cell-transfer';
-import { SimInboxTable, SimOutboxTable } from '../settlement/settlement-tables';
+import type { SettlementEvent } from '@cellpay/settlement-domain';
+import type { ApplyOutcome } from '@cellpay/settlement-messaging';
+
+import { decorated } from '../settlement/decorated-store';
+import { type PlantedBugs, withoutInboxDedup } from '../settlement/planted-bugs';
 import type { CellReply, CellRequest } from './cell-request';
 import { simCurrency } from './cell-request';
 import { CrashableUnitOfWork, type WriteObserver } from './crashable-unit-of-work';
@@ -28,27 +33,36 @@ interface CellServices {
   readonly accounts: AccountService;
   readonly payments: PaymentService;
   readonly accounting: AccountingService;
-  readonly crossCell: SimCrossCellTransfer;
+  readonly crossCell: CrossCellService;
 }
 
 /** The routing view a cell asks the global zone for when a request shows it is behind. */
 export type RoutingSource = () => RoutingTable;
 
 /**
- * One simulated cell: its shard (the real in-memory store plus the outbox and inbox tables), which
- * survives every crash, and its process, which runs the real account, payment and accounting
- * services in a NestJS context like the cell app does. The process checks slot ownership at its
- * routing epoch before it lets a request touch the shard.
+ * One simulated cell: its shard (the real in-memory store and the real in-memory settlement
+ * tables: outbox, inbox, sagas), which survives every crash, and its processes: the cell process
+ * runs the real account, payment, accounting and cross-cell services in a NestJS context like the
+ * cell app does; the relay reads the real outbox; the consumer applies events with the real
+ * applier. The cell process checks slot ownership at its routing epoch before it lets a request
+ * touch the shard.
  */
 export class SimCell {
   readonly store = new MemoryCellStore();
-  readonly outbox = new SimOutboxTable();
-  readonly inbox = new SimInboxTable();
+  /** Settlement's tables in this shard, for the invariants to read between transactions. */
+  readonly settlementTables = new MemorySettlementStore();
+  /** The same tables as the services use them (with the planted inbox bug, when asked for). */
+  readonly settlement: SettlementStore;
   readonly process: SimProcess;
   readonly relayProcess: SimProcess;
   readonly consumerProcess: SimProcess;
   readonly unitOfWork: CrashableUnitOfWork;
+  readonly relayUnitOfWork: CrashableUnitOfWork;
   readonly consumerUnitOfWork: CrashableUnitOfWork;
+  private consumerContext: INestApplicationContext | undefined;
+  /** The event the consumer is applying now, and who hears when its application commits. */
+  private applying: SettlementEvent | undefined;
+  onEventApplied: (event: SettlementEvent) => void = () => undefined;
   private services: CellServices | undefined;
   private routingView: RoutingTable;
   /** The request being handled, if any: what a committed write is attributed to. */
@@ -66,7 +80,11 @@ export class SimCell {
     this.process = new SimProcess(`${cellId}/cell`);
     this.relayProcess = new SimProcess(`${cellId}/relay`);
     this.consumerProcess = new SimProcess(`${cellId}/consumer`);
+    this.settlement = this.observedWhenApplied(
+      bugs.skipInboxDedup ? withoutInboxDedup(this.settlementTables) : this.settlementTables,
+    );
     this.unitOfWork = new CrashableUnitOfWork(this.store, this.process, cellId, observer);
+    this.relayUnitOfWork = new CrashableUnitOfWork(this.store, this.relayProcess, cellId, observer);
     this.consumerUnitOfWork = new CrashableUnitOfWork(
       this.store,
       this.consumerProcess,
@@ -90,35 +108,80 @@ export class SimCell {
     return new SequenceIdGenerator(`C${this.cellNumber}${letter}${process.incarnation}`);
   }
 
+  /** The modules of one of this cell's processes: its persistence on `unitOfWork`, and settlement. */
+  private processModule(unitOfWork: CrashableUnitOfWork, process: SimProcess, letter: string) {
+    const persistence = CellPersistenceModule.register({
+      unitOfWork,
+      clock: this.clock,
+      idGenerator: this.idGenerator(process, letter),
+      glPostingSwitch: { isGlPostingDeferred: () => false },
+      settings: { cellId: this.cellId, slotCount: this.routingView.slotCount },
+    });
+    const settlement = SettlementCellModule.register({
+      store: this.settlement,
+      // Cross-cell requests go where this process's routing view says the payee lives.
+      router: routerOf(() => this.routingView),
+    });
+    @Module({ imports: [persistence, AccountingModule, AccountModule, PaymentModule, settlement] })
+    class SimProcessModule {}
+    return SimProcessModule;
+  }
+
   async start(): Promise<void> {
     this.process.boot();
     // A restarted process loads the current routing table before it serves.
     this.adoptRouting(this.latestRouting());
-    const unitOfWork = this.unitOfWork;
-    const ids = this.idGenerator(this.process, 'P');
-    @Module({
-      imports: [
-        CellPersistenceModule.register({
-          unitOfWork,
-          clock: this.clock,
-          idGenerator: ids,
-          glPostingSwitch: { isGlPostingDeferred: () => false },
-          settings: { cellId: this.cellId, slotCount: this.routingView.slotCount },
-        }),
-        AccountingModule,
-        AccountModule,
-        PaymentModule,
-      ],
-    })
-    class SimCellModule {}
-    const context = await NestFactory.createApplicationContext(SimCellModule, { logger: false });
+    const context = await NestFactory.createApplicationContext(
+      this.processModule(this.unitOfWork, this.process, 'P'),
+      { logger: false },
+    );
     this.services = {
       context,
       accounts: context.get(AccountService),
       payments: context.get(PaymentService),
       accounting: context.get(AccountingService),
-      crossCell: new SimCrossCellTransfer(this.cellId, unitOfWork, this.clock, ids, this.outbox),
+      crossCell: context.get(CrossCellService),
     };
+  }
+
+  /**
+   * Tells `onEventApplied` when an application commits (a claimed inbox row is the application),
+   * at the commit itself: a consumer that dies right after committing has still applied it.
+   */
+  private observedWhenApplied(store: SettlementStore): SettlementStore {
+    return decorated(store, (records) => ({
+      claimInbox: async (entry) => {
+        const claimed = await records.claimInbox(entry);
+        const event = this.applying;
+        if (claimed && event?.eventId === entry.eventId) {
+          this.consumerUnitOfWork.afterCommit(() => this.onEventApplied(event));
+        }
+        return claimed;
+      },
+    }));
+  }
+
+  /** Applies one inbound event with the consumer's applier, observed as it commits. */
+  async applyInbound(
+    applier: ApplySettlementEventUseCase,
+    event: SettlementEvent,
+  ): Promise<ApplyOutcome> {
+    this.applying = event;
+    try {
+      return await applier.apply(event);
+    } finally {
+      this.applying = undefined;
+    }
+  }
+
+  /** The consumer process's applier: the real one, on the consumer's own unit of work and IDs. */
+  async startConsumerApplier(): Promise<ApplySettlementEventUseCase> {
+    await this.consumerContext?.close();
+    this.consumerContext = await NestFactory.createApplicationContext(
+      this.processModule(this.consumerUnitOfWork, this.consumerProcess, 'Q'),
+      { logger: false },
+    );
+    return this.consumerContext.get(ApplySettlementEventUseCase);
   }
 
   /** The process dies: its memory (services, routing view) is gone; the shard stays. */
@@ -252,20 +315,15 @@ export class SimCell {
           outRefundNo: operation.outRefundNo,
           amountMinor: operation.amountMinor,
         });
-      case 'crossTransfer': {
-        const destination = this.routingView.routeSlot(
-          parseId(operation.toAccountId, 'account').slot,
-        ).cellId;
-        return services.crossCell.execute({
+      case 'crossTransfer':
+        return services.crossCell.transfer({
           clientId: operation.clientId,
           requestId: operation.requestId,
           fromAccountId: operation.fromAccountId,
           toAccountId: operation.toAccountId,
-          destinationCellId: destination,
           amountMinor: operation.amountMinor,
           currency: simCurrency,
         });
-      }
     }
   }
 }

@@ -1,12 +1,13 @@
 import { type Account, AccountKind } from '@cellpay/cell-domain';
-import type { SettlementEvent } from '@cellpay/settlement-domain';
+import { type SettlementEvent, SettlementEventType } from '@cellpay/settlement-domain';
 
 interface StoredView {
   readonly kind?: string;
   readonly fromAccountId?: string;
   readonly toAccountId?: string;
-  readonly clearingAccountId?: string;
-  readonly eventId?: string;
+  /** A cross-cell saga (the payer's side of a cross-cell transfer). */
+  readonly sagaId?: string;
+  readonly counterpartyCellId?: string;
   readonly amountMinor?: string;
   readonly paymentId?: string;
   readonly refundId?: string;
@@ -19,12 +20,15 @@ interface StoredView {
 /**
  * What every account must hold if each applied operation took effect exactly once: built from the
  * responses the cells stored with their idempotency keys (one per key) and the settlement events
- * applied (one per event ID), never from the balances themselves.
+ * applied (one per event ID), never from the balances themselves. A cross-cell transfer's stored
+ * response is its saga, which names the other cell but not the payer: `crossTransferPayers` gives
+ * the payer account of each such key, from the requests the workload sent.
  */
 export function expectedBalances(
   keyCommits: ReadonlyMap<string, { readonly responseJson: string }>,
   appliedEvents: ReadonlyMap<string, SettlementEvent>,
   accounts: ReadonlyMap<string, Account>,
+  crossTransferPayers: ReadonlyMap<string, string>,
 ): Map<string, bigint> {
   const expected = new Map<string, bigint>();
   const move = (from: string | undefined, to: string | undefined, amount: string | undefined) => {
@@ -35,27 +39,36 @@ export function expectedBalances(
     expected.set(from, (expected.get(from) ?? 0n) - amountMinor);
     expected.set(to, (expected.get(to) ?? 0n) + amountMinor);
   };
-  for (const { responseJson } of keyCommits.values()) {
+  /** The clearing account for `counterpartyCellId` in the cell of `accountId`. */
+  const clearingBeside = (accountId: string | undefined, counterpartyCellId: string | undefined) =>
+    [...accounts.values()].find(
+      (account) =>
+        account.kind === AccountKind.Clearing &&
+        account.ownerId === counterpartyCellId &&
+        accountId !== undefined &&
+        sameCell(account.id, accountId, accounts),
+    )?.id;
+  for (const [key, { responseJson }] of keyCommits) {
     const view = JSON.parse(responseJson) as StoredView;
-    if (view.refundId !== undefined) {
+    if (view.sagaId !== undefined) {
+      const payer = crossTransferPayers.get(key);
+      move(payer, clearingBeside(payer, view.counterpartyCellId), view.amountMinor);
+    } else if (view.refundId !== undefined) {
       move(view.payment?.payeeAccountId, view.payment?.payerAccountId, view.amountMinor);
     } else if (view.paymentId !== undefined) {
       move(view.payerAccountId, view.payeeAccountId, view.capturedMinor);
-    } else if (view.eventId !== undefined) {
-      move(view.fromAccountId, view.clearingAccountId, view.amountMinor);
     } else {
       move(view.fromAccountId, view.toAccountId, view.amountMinor);
     }
   }
   for (const event of appliedEvents.values()) {
-    const clearing = [...accounts.values()].find(
-      (account) =>
-        account.kind === AccountKind.Clearing &&
-        account.ownerId === event.sourceCellId &&
-        accounts.get(event.accountId) !== undefined &&
-        sameCell(account.id, event.accountId, accounts),
+    // Only credit requests move money in this workload; confirmations back carry no money.
+    if (event.type !== SettlementEventType.CreditRequested) continue;
+    move(
+      clearingBeside(event.accountId, event.sourceCellId),
+      event.accountId,
+      event.amountMinor.toString(),
     );
-    move(clearing?.id, event.accountId, event.amountMinor.toString());
   }
   return expected;
 }

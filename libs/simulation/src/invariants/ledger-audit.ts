@@ -6,6 +6,8 @@ import {
   signedAmount,
 } from '@cellpay/cell-domain';
 
+import { SettlementEventType } from '@cellpay/settlement-domain';
+
 import type { SimCell } from '../cell/sim-cell';
 import { InvariantName, type ViolationLog } from './violation';
 
@@ -65,12 +67,19 @@ export function checkFloor(cellId: string, account: Account, violations: Violati
   }
 }
 
-/** Money in flight from one cell to another: outbox rows not yet in the destination's inbox. */
+/**
+ * Money in flight from one cell to another: credit requests in the source's outbox not yet in the
+ * destination's inbox (the workload's only money event; confirmations carry no money).
+ */
 export function inFlightMinor(from: SimCell, to: SimCell): bigint {
   let total = 0n;
-  for (const row of from.outbox.all()) {
-    if (row.event.destinationCellId === to.cellId && !to.inbox.has(row.event.eventId)) {
-      total += row.event.amountMinor;
+  for (const { event } of from.settlementTables.outboxRows()) {
+    if (
+      event.type === SettlementEventType.CreditRequested &&
+      event.destinationCellId === to.cellId &&
+      !to.settlementTables.hasApplied(event.eventId)
+    ) {
+      total += event.amountMinor;
     }
   }
   return total;

@@ -1,5 +1,5 @@
 import { keepActions, type Scenario } from '../workload/scenario';
-import type { PlantedBugs } from '../settlement/cross-cell-transfer';
+import type { PlantedBugs } from '../settlement/planted-bugs';
 import { runScenario, type SimulationResult } from './simulation';
 
 /** Runs spent looking for a shorter failing history, at most. */

@@ -1,5 +1,5 @@
 import { describeAction, generateScenario, keepActions } from '../workload/scenario';
-import type { PlantedBugs } from '../settlement/cross-cell-transfer';
+import type { PlantedBugs } from '../settlement/planted-bugs';
 import { shrinkFailure } from './shrink';
 import { runScenario, type SimulationResult } from './simulation';
 

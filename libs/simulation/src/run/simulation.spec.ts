@@ -1,4 +1,4 @@
-import type { PlantedBugs } from '../settlement/cross-cell-transfer';
+import type { PlantedBugs } from '../settlement/planted-bugs';
 import { generateScenario, keepActions } from '../workload/scenario';
 import { parseSimulateArgs, runSimulateCli } from './simulate-cli';
 import { shrinkFailure } from './shrink';

@@ -8,6 +8,7 @@ import {
   OutboxRelay,
   PermanentEventError,
 } from '@cellpay/settlement-messaging';
+import { CellOutboxSource } from '@cellpay/settlement-cell';
 
 import type { CellOperation, CellReply } from '../cell/cell-request';
 import { SimCell } from '../cell/sim-cell';
@@ -16,7 +17,7 @@ import { auditLedgers, checkFloor, checkJournalBalanced } from '../invariants/le
 import { WritePathChecks } from '../invariants/write-path-checks';
 import { expectedBalances } from '../invariants/expected-balances';
 import { InvariantName, type Violation, ViolationLog } from '../invariants/violation';
-import { type PlantedBugs, SimEventApplier } from '../settlement/cross-cell-transfer';
+import type { PlantedBugs } from '../settlement/planted-bugs';
 import { quietBus, SimBroker, type SimConsumer } from '../settlement/sim-broker';
 import type { Scenario, ScriptedAction } from '../workload/scenario';
 import { SeededRandom } from '../world/seeded-random';
@@ -312,12 +313,16 @@ class SimulationWorld {
     cell.relayProcess.boot();
     this.relays.set(
       cell.cellId,
-      new OutboxRelay(cell.outbox.sourceFor(cell.relayProcess), this.broker.producer(), {
-        topicPrefix,
-        batchSizeMax: worldLimits.relayBatchSizeMax,
-        idleWaitMs: worldLimits.relayIntervalMs,
-        backoff: { initialMs: 10, maxMs: 100 },
-      }),
+      new OutboxRelay(
+        new CellOutboxSource(cell.relayUnitOfWork, cell.settlement),
+        this.broker.producer(),
+        {
+          topicPrefix,
+          batchSizeMax: worldLimits.relayBatchSizeMax,
+          idleWaitMs: worldLimits.relayIntervalMs,
+          backoff: { initialMs: 10, maxMs: 100 },
+        },
+      ),
     );
   }
 
@@ -327,22 +332,16 @@ class SimulationWorld {
       `${topicPrefix}.inbox.${cell.cellId}`,
       cell.consumerProcess,
     );
-    const applier = new SimEventApplier(
-      cell.consumerUnitOfWork,
-      this.clock,
-      cell.idGenerator(cell.consumerProcess, 'Q'),
-      cell.inbox,
-      this.bugs,
-      (event) => {
-        if (this.checks.eventApplied(cell.cellId, event)) {
-          this.trace.record(`${cell.cellId} applied ${event.eventId} (${event.amountMinor})`);
-        }
-      },
-    );
+    const applier = await cell.startConsumerApplier();
+    cell.onEventApplied = (event) => {
+      if (this.checks.eventApplied(cell.cellId, event)) {
+        this.trace.record(`${cell.cellId} applied ${event.eventId} (${event.amountMinor})`);
+      }
+    };
     const guarded: EventApplier = {
       apply: async (event) => {
         try {
-          return await applier.apply(event);
+          return await cell.applyInbound(applier, event);
         } catch (error) {
           if (error instanceof ProcessCrashed || error instanceof PermanentEventError) throw error;
           // The real consumer would back off on a wall-clock timer; here an unexpected failure
@@ -762,7 +761,7 @@ class SimulationWorld {
     if (this.operations.some((state) => !state.done)) return false;
     for (const cell of this.cells) {
       if (!cell.process.up || !cell.relayProcess.up || !cell.consumerProcess.up) return false;
-      if (cell.outbox.unpublishedCount() > 0) return false;
+      if (cell.settlementTables.unpublishedCount() > 0) return false;
       if (cell.routing.epoch !== this.latest.epoch) return false;
       const group = `${topicPrefix}.inbox.${cell.cellId}`;
       if (this.broker.backlog(group, `${topicPrefix}.settlement.inbound.${cell.cellId}`) > 0) {
@@ -787,7 +786,20 @@ class SimulationWorld {
       true,
       this.violations,
     );
-    const expected = expectedBalances(this.checks.keyCommits, this.checks.appliedEvents, accounts);
+    const crossTransferPayers = new Map<string, string>();
+    for (const { operation } of this.operations) {
+      if (operation.kind !== 'crossTransfer') continue;
+      crossTransferPayers.set(
+        `account:${operation.clientId}|${operation.requestId}`,
+        operation.fromAccountId,
+      );
+    }
+    const expected = expectedBalances(
+      this.checks.keyCommits,
+      this.checks.appliedEvents,
+      accounts,
+      crossTransferPayers,
+    );
     for (const account of accounts.values()) {
       const want = expected.get(account.id) ?? 0n;
       if (account.balanceMinor !== want) {

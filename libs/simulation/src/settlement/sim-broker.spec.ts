@@ -4,18 +4,27 @@ import { MemoryCellStore } from '@cellpay/cell-data-access';
 import { inboundTopic, SettlementEventType } from '@cellpay/settlement-domain';
 import { OutboxRelay } from '@cellpay/settlement-messaging';
 
+import { CellOutboxSource, MemorySettlementStore } from '@cellpay/settlement-cell';
+
 import { SimProcess } from '../cell/sim-process';
 import { SeededRandom } from '../world/seeded-random';
 import { VirtualScheduler } from '../world/virtual-scheduler';
-import { SimOutboxTable } from './settlement-tables';
 import { quietBus, SimBroker } from './sim-broker';
 
 const topic = inboundTopic('cell-2', 'test');
 
-async function outboxWithOneEvent(): Promise<SimOutboxTable> {
-  const outbox = new SimOutboxTable();
-  await new MemoryCellStore().run('write', async (tx) =>
-    outbox.append(tx, {
+/** A shard with one credit request in its (real, in-memory) settlement outbox. */
+interface Outbox {
+  readonly shard: MemoryCellStore;
+  readonly tables: MemorySettlementStore;
+  unpublishedCount(): number;
+}
+
+async function outboxWithOneEvent(): Promise<Outbox> {
+  const shard = new MemoryCellStore();
+  const tables = new MemorySettlementStore();
+  await shard.run('write', async (tx) =>
+    tables.in(tx).appendOutbox({
       schemaVersion: 1,
       eventId: 'trf_0001A.credit',
       type: SettlementEventType.CreditRequested,
@@ -31,13 +40,11 @@ async function outboxWithOneEvent(): Promise<SimOutboxTable> {
       attributes: {},
     }),
   );
-  return outbox;
+  return { shard, tables, unpublishedCount: () => tables.unpublishedCount() };
 }
 
-function relayOver(outbox: SimOutboxTable, broker: SimBroker): OutboxRelay {
-  const relay = new SimProcess('cell-1/relay');
-  relay.boot();
-  return new OutboxRelay(outbox.sourceFor(relay), broker.producer(), {
+function relayOver(outbox: Outbox, broker: SimBroker): OutboxRelay {
+  return new OutboxRelay(new CellOutboxSource(outbox.shard, outbox.tables), broker.producer(), {
     topicPrefix: 'test',
     batchSizeMax: 10,
     idleWaitMs: 0,

@@ -19,6 +19,19 @@ export class MemorySettlementStore implements SettlementStore {
   private readonly sagas = new Map<string, SagaRecord>();
   private nextSequence = 1n;
 
+  /** Committed-or-not, as of now: for the simulator's invariants, which read between transactions. */
+  outboxRows(): readonly OutboxEntry[] {
+    return this.outbox;
+  }
+
+  unpublishedCount(): number {
+    return this.outbox.filter((row) => !row.published).length;
+  }
+
+  hasApplied(eventId: string): boolean {
+    return this.inbox.has(eventId);
+  }
+
   in(tx: CellTransaction): SettlementRecords {
     const handle = tx.handle;
     if (handle.adapter !== 'memory') {
