@@ -77,11 +77,12 @@ describe('the request context of cell calls', () => {
   });
 
   it('refuses a malformed stress mark or request ID with no effect', async () => {
-    for (const headers of [
+    const malformed: Record<string, string>[] = [
       { [requestContextMetadata.stress]: 'yes' },
       { [requestContextMetadata.requestId]: 'bad id with spaces' },
       { [requestContextMetadata.requestId]: 'r'.repeat(129) },
-    ]) {
+    ];
+    for (const headers of malformed) {
       await expect(
         call(
           accounts,
