@@ -29,7 +29,7 @@ function setup(
   options: { stressOff?: boolean; rateAllowed?: boolean } = {},
 ) {
   const claimed = new Set<string>();
-  const calls = { claim: 0, take: 0 };
+  const calls = { claim: 0, take: 0, stressTakes: 0 };
   const ports: AuthenticatorPorts = {
     findCredential: async (keyId) => (keyId === 'key_1' ? credential(scopes) : undefined),
     claimNonce: async (keyId, nonce) => {
@@ -39,8 +39,9 @@ function setup(
       claimed.add(key);
       return true;
     },
-    takeToken: async () => {
+    takeToken: async (_keyId, _rate, _burst, stress) => {
       calls.take += 1;
+      if (stress) calls.stressTakes += 1;
       return options.rateAllowed === false
         ? { allowed: false, retryAfterMs: 70 }
         : { allowed: true, retryAfterMs: 0 };
@@ -146,7 +147,7 @@ describe('Authenticator', () => {
   ])('refuses %s without claiming a nonce or a token', async (_name, request, code) => {
     const { authenticator, calls } = setup();
     await expect(authenticator.authenticate(request())).rejects.toMatchObject({ code });
-    expect(calls).toEqual({ claim: 0, take: 0 });
+    expect(calls).toMatchObject({ claim: 0, take: 0 });
   });
 
   it('refuses a replayed request', async () => {
@@ -175,11 +176,28 @@ describe('Authenticator', () => {
     await expect(
       setup(['pay', 'stress'], { stressOff: true }).authenticator.authenticate(signed(stress)),
     ).rejects.toMatchObject({ code: GatewayErrorCode.StressTrafficRejected });
-    await expect(
-      setup(['pay', 'stress']).authenticator.authenticate(signed(stress)),
-    ).resolves.toMatchObject({
+    const allowed = setup(['pay', 'stress']);
+    await expect(allowed.authenticator.authenticate(signed(stress))).resolves.toMatchObject({
       stress: true,
     });
+    // Stress traffic draws from its own rate bucket.
+    expect(allowed.calls).toMatchObject({ take: 1, stressTakes: 1 });
+    // The mark is not signed: the same request replayed without it must find its nonce used.
+    await expect(allowed.authenticator.authenticate(signed())).rejects.toMatchObject({
+      code: GatewayErrorCode.NonceReused,
+    });
+  });
+
+  it('refuses a stress mark that is neither 1 nor 0, before touching nonces or buckets', async () => {
+    const { authenticator, calls } = setup(['pay', 'stress']);
+    await expect(
+      authenticator.authenticate(signed({ extraHeaders: { [stressHeader]: 'true' } })),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.StressMarkMalformed });
+    expect(calls).toMatchObject({ claim: 0, take: 0 });
+    await expect(
+      authenticator.authenticate(signed({ extraHeaders: { [stressHeader]: '0' } })),
+    ).resolves.toMatchObject({ stress: false });
+    expect(calls).toMatchObject({ take: 1, stressTakes: 0 });
   });
 
   it('refuses over the rate limit with a retry hint', async () => {

@@ -1,3 +1,4 @@
+import { requestContextMetadata, stressMarkOf } from '@cellpay/observability';
 import { signatureHeaders, verifyRequest } from '@cellpay/signing';
 
 import { GatewayError, GatewayErrorCode } from './gateway.exception';
@@ -17,10 +18,12 @@ export interface CredentialView {
 export interface AuthenticatorPorts {
   findCredential(keyId: string): Promise<CredentialView | undefined>;
   claimNonce(keyId: string, nonce: string): Promise<boolean>;
+  /** Stress traffic draws from a bucket of its own, so a stress run never eats the live budget. */
   takeToken(
     keyId: string,
     ratePerSecond: number,
     burst: number,
+    stress: boolean,
   ): Promise<{ allowed: boolean; retryAfterMs: number }>;
   nowMs(): number;
   /** The "reject stress traffic" degradation switch. */
@@ -43,7 +46,8 @@ export interface IncomingRequest {
   readonly body: unknown;
 }
 
-export const stressHeader = 'x-cellpay-stress';
+/** The metadata that marks stress traffic; the gateway forwards it to the cell unchanged. */
+export const stressHeader = requestContextMetadata.stress;
 
 /**
  * The gateway's door: who is calling, did they sign exactly this request, are they allowed to
@@ -99,7 +103,13 @@ export class Authenticator {
         },
       );
     }
-    const stress = request.headers[stressHeader] === '1';
+    const stress = stressMarkOf(request.headers[stressHeader]);
+    if (stress === undefined) {
+      throw new GatewayError(
+        GatewayErrorCode.StressMarkMalformed,
+        `${stressHeader} must be 1 (stress traffic) or 0`,
+      );
+    }
     if (stress && !credential.scopes.has('stress')) {
       throw new GatewayError(
         GatewayErrorCode.StressTrafficNotAllowed,
@@ -115,7 +125,14 @@ export class Authenticator {
     if (!(await this.ports.claimNonce(keyId, nonce))) {
       throw new GatewayError(GatewayErrorCode.NonceReused, 'this nonce was already used');
     }
-    const token = await this.ports.takeToken(keyId, credential.ratePerSecond, credential.burst);
+    // Nonces are claimed in one namespace for live and stress traffic alike: the stress mark is
+    // not signed, so a captured stress request replayed without it must still find its nonce used.
+    const token = await this.ports.takeToken(
+      keyId,
+      credential.ratePerSecond,
+      credential.burst,
+      stress,
+    );
     if (!token.allowed) {
       throw new GatewayError(GatewayErrorCode.RateLimited, 'rate limit exceeded', {
         retryAfterMs: String(token.retryAfterMs),
