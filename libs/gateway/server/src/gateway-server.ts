@@ -117,7 +117,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         const responseMetadata = new Metadata();
         responseMetadata.set(requestContextMetadata.requestId, requestId);
         call.sendMetadata(responseMetadata);
-        runInRequestContext({ requestId, stress: false }, () =>
+        void runInRequestContext({ requestId, stress: false }, () =>
           options.service.handle(path, operation, call.request, headers).then(
             (response) => {
               timer?.finish(startedAtMs, 0);
