@@ -7,6 +7,7 @@ import {
   CellPersistenceModule,
   MysqlCellStore,
   RandomIdGenerator,
+  shadowTables,
   SystemClock,
 } from '@cellpay/cell-data-access';
 import {
@@ -138,9 +139,14 @@ export async function startRelayRuntime(
   };
   const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
   const source = new CellOutboxSource(unitOfWork, store, lock, pause);
-  // Stress traffic's outbox lives in the shadow tables; a second relay publishes it, with the
-  // same pause and leadership, so a stress run settles exactly like live traffic does.
-  const shadowSource = new CellOutboxSource(unitOfWork, store, lock, pause, 'shadow');
+  // Stress traffic's outbox lives in the shadow tables; a second relay publishes it, under the
+  // same pause and a leader lock of its own (one lock object must not be shared by two loops),
+  // so a stress run settles exactly like live traffic does.
+  const shadowLock = new MysqlRelayLeaderLock(
+    pool,
+    relayLockName(options.shard.database, shadowTables.prefix),
+  );
+  const shadowSource = new CellOutboxSource(unitOfWork, store, shadowLock, pause, 'shadow');
 
   const kafka = createKafka({
     brokers: [...options.kafkaBrokers],
@@ -236,6 +242,7 @@ export async function startRelayRuntime(
       await producer.disconnect();
       await switches?.stop();
       await lock.release();
+      await shadowLock.release();
       await ops.close();
       await context.close();
       await pool.end();
