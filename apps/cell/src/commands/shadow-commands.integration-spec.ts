@@ -39,31 +39,23 @@ describe('the cell shadow commands on real MariaDB', () => {
       logger: false,
     });
     const accounts = context.get(AccountService);
-    // One live account with money, and a shadow book of two accounts and one top-up.
-    const open = async (kind: string, ownerId: string): Promise<string> =>
-      (await accounts.openAccount({ kind, ownerId, currency: 'USD' })).accountId;
-    const liveFunding = await open('external_funding', 'bank');
-    const liveWallet = await open('user_wallet', 'live-user');
-    await accounts.topUp({
-      clientId: 'c',
-      requestId: 'live',
-      fromAccountId: liveFunding,
-      toAccountId: liveWallet,
-      amountMinor: '100',
-      currency: 'USD',
-    });
-    await runInRequestContext({ requestId: 'req-stress-setup', stress: true }, async () => {
-      const funding = await open('external_funding', 'bank');
-      const wallet = await open('user_wallet', 'shadow-user');
+    // A live book and a shadow book, each of a bank and a wallet with one top-up.
+    const fundedWallet = async (ownerId: string, amountMinor: string): Promise<void> => {
+      const open = async (kind: string, owner: string): Promise<string> =>
+        (await accounts.openAccount({ kind, ownerId: owner, currency: 'USD' })).accountId;
       await accounts.topUp({
         clientId: 'c',
-        requestId: 'shadow',
-        fromAccountId: funding,
-        toAccountId: wallet,
-        amountMinor: '700',
+        requestId: ownerId,
+        fromAccountId: await open('external_funding', 'bank'),
+        toAccountId: await open('user_wallet', ownerId),
+        amountMinor,
         currency: 'USD',
       });
-    });
+    };
+    await fundedWallet('live-user', '100');
+    await runInRequestContext({ requestId: 'req-stress-setup', stress: true }, () =>
+      fundedWallet('shadow-user', '700'),
+    );
     await context.close();
   });
   afterAll(async () => {

@@ -16,9 +16,9 @@ import {
   type SwitchValues,
   type VersionedFollower,
 } from '@cellpay/global-data-access';
-import { signRequest, signatureHeaders } from '@cellpay/signing';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
+import { payMethod, signedPayRequest } from './__tests__/signed-pay-request';
 import { Authenticator, type Scope, stressHeader } from './authenticator';
 import { createAuthenticatorPorts } from './authenticator-ports';
 import { GatewayErrorCode } from './gateway.exception';
@@ -28,7 +28,6 @@ describe('the reject_stress_traffic switch at the gateway, followed through Redi
   const database = uniqueName('gateway_stress');
   const prefix = uniqueName('gwstress');
   const keys = switchRedisKeys(uniqueName('sw'));
-  const method = '/cellpay.v1.Payments/Pay';
   let admin: Pool;
   let pool: Pool;
   const clients: Redis[] = [];
@@ -72,7 +71,7 @@ describe('the reject_stress_traffic switch at the gateway, followed through Redi
         stressTrafficRejected: () => follower.current().value.stressTrafficRejected,
         credentialTtlMs: 0,
       }),
-      new Map<string, Scope>([[method, 'pay']]),
+      new Map<string, Scope>([[payMethod, 'pay']]),
     );
   });
 
@@ -90,25 +89,7 @@ describe('the reject_stress_traffic switch at the gateway, followed through Redi
   const request = (stress: boolean) => {
     nonceCount += 1;
     const nonce = `nonce-${String(nonceCount).padStart(18, '0')}`;
-    const timestampMs = Date.now();
-    const body = { outTradeNo: nonce, amount: { amountMinor: '100', currency: 'CNY' } };
-    return {
-      method,
-      body,
-      headers: {
-        [signatureHeaders.keyId]: keyId,
-        [signatureHeaders.timestamp]: String(timestampMs),
-        [signatureHeaders.nonce]: nonce,
-        [signatureHeaders.signature]: signRequest(secret, {
-          method,
-          keyId,
-          timestampMs,
-          nonce,
-          body,
-        }),
-        ...(stress ? { [stressHeader]: '1' } : {}),
-      },
-    };
+    return signedPayRequest(keyId, secret, nonce, stress ? { [stressHeader]: '1' } : {});
   };
 
   async function flip(value: boolean): Promise<void> {
