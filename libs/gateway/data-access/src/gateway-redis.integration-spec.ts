@@ -50,18 +50,6 @@ describe('gateway protection state in real Redis', () => {
     expect((await limiter.take('key-c', 1, 1)).allowed).toBe(true);
   });
 
-  it('gives stress traffic its own buckets under the shadow key segment', async () => {
-    const limiter = new RateLimiter(redis, `${prefix}:rl`);
-    expect((await limiter.take('key-d', 1, 1)).allowed).toBe(true);
-    expect((await limiter.take('key-d', 1, 1)).allowed).toBe(false);
-    // The live bucket is empty; the stress bucket of the same credential is untouched, and its
-    // own exhaustion leaves the live one as it was.
-    expect((await limiter.take('key-d', 1, 1, { stress: true })).allowed).toBe(true);
-    expect((await limiter.take('key-d', 1, 1, { stress: true })).allowed).toBe(false);
-    expect(await redis.exists(`${prefix}:rl:shadow:key-d`)).toBe(1);
-    expect(await redis.hget(`${prefix}:rl:key-d`, 'tokens')).toMatch(/^0(\.\d+)?$/);
-  });
-
   it('claims a nonce once per key ID, and keeps it past the freshness window', async () => {
     const nonces = new NonceStore(redis, `${prefix}:nonce`);
     expect(await nonces.claim('key-a', 'nonce-0000000000000001')).toBe(true);

@@ -35,19 +35,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(nowMs))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, retryMs}`;
 
-/**
- * Redis keys of stress (shadow) traffic carry this segment right after the store's prefix, so a
- * stress run fills buckets of its own and `SCAN <prefix>:shadow:*` finds everything it left.
- */
-export const shadowKeySegment = 'shadow';
-
-export interface TakeOptions {
-  /** Tokens this request costs; 1 unless given. */
-  readonly cost?: number;
-  /** Stress traffic: take from the credential's shadow bucket, never from its live one. */
-  readonly stress?: boolean;
-}
-
 /** Per-credential request rate limits shared by every gateway through Redis. */
 export class RateLimiter {
   constructor(
@@ -59,18 +46,15 @@ export class RateLimiter {
     bucket: string,
     ratePerSecond: number,
     burst: number,
-    options: TakeOptions = {},
+    cost = 1,
   ): Promise<RateLimitDecision> {
-    const cost = options.cost ?? 1;
-    const prefix =
-      options.stress === true ? `${this.keyPrefix}:${shadowKeySegment}` : this.keyPrefix;
     if (ratePerSecond <= 0 || burst <= 0 || cost <= 0) {
       throw new RangeError('rate, burst and cost must be positive');
     }
     const [allowed, retryAfterMs] = (await this.redis.eval(
       tokenBucketScript,
       1,
-      `${prefix}:${bucket}`,
+      `${this.keyPrefix}:${bucket}`,
       ratePerSecond,
       burst,
       cost,

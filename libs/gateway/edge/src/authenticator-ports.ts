@@ -27,8 +27,8 @@ export function createAuthenticatorPorts(options: AuthenticatorPortsOptions): Au
   return {
     findCredential: (keyId) => cache.get(keyId, (id) => options.credentials.findActive(id)),
     claimNonce: (keyId, nonce) => options.nonces.claim(keyId, nonce),
-    takeToken: (keyId, ratePerSecond, burst, stress) =>
-      options.rateLimiter.take(keyId, ratePerSecond, burst, { stress }),
+    takeToken: (keyId, ratePerSecond, burst) =>
+      options.rateLimiter.take(keyId, ratePerSecond, burst),
     nowMs,
     stressTrafficRejected: options.stressTrafficRejected,
   };

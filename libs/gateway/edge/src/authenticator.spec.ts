@@ -2,6 +2,7 @@ import { signRequest, signatureHeaders } from '@cellpay/signing';
 
 import {
   Authenticator,
+  shadowBucketOf,
   stressHeader,
   type AuthenticatorPorts,
   type CredentialView,
@@ -39,9 +40,9 @@ function setup(
       claimed.add(key);
       return true;
     },
-    takeToken: async (_keyId, _rate, _burst, stress) => {
+    takeToken: async (bucket) => {
       calls.take += 1;
-      if (stress) calls.stressTakes += 1;
+      if (bucket === shadowBucketOf('key_1')) calls.stressTakes += 1;
       return options.rateAllowed === false
         ? { allowed: false, retryAfterMs: 70 }
         : { allowed: true, retryAfterMs: 0 };

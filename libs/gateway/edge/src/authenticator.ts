@@ -18,12 +18,10 @@ export interface CredentialView {
 export interface AuthenticatorPorts {
   findCredential(keyId: string): Promise<CredentialView | undefined>;
   claimNonce(keyId: string, nonce: string): Promise<boolean>;
-  /** Stress traffic draws from a bucket of its own, so a stress run never eats the live budget. */
   takeToken(
     keyId: string,
     ratePerSecond: number,
     burst: number,
-    stress: boolean,
   ): Promise<{ allowed: boolean; retryAfterMs: number }>;
   nowMs(): number;
   /** The "reject stress traffic" degradation switch. */
@@ -44,6 +42,14 @@ export interface IncomingRequest {
   /** gRPC metadata, first value of each key. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: unknown;
+}
+
+/**
+ * The rate-limit bucket of stress traffic: its own, so a stress run never eats a credential's live
+ * budget. In Redis it is `<prefix>:shadow:<key ID>`; key IDs never start with `shadow:`.
+ */
+export function shadowBucketOf(bucket: string): string {
+  return `shadow:${bucket}`;
 }
 
 /** The metadata that marks stress traffic; the gateway forwards it to the cell unchanged. */
@@ -128,10 +134,9 @@ export class Authenticator {
     // Nonces are claimed in one namespace for live and stress traffic alike: the stress mark is
     // not signed, so a captured stress request replayed without it must still find its nonce used.
     const token = await this.ports.takeToken(
-      keyId,
+      stress ? shadowBucketOf(keyId) : keyId,
       credential.ratePerSecond,
       credential.burst,
-      stress,
     );
     if (!token.allowed) {
       throw new GatewayError(GatewayErrorCode.RateLimited, 'rate limit exceeded', {

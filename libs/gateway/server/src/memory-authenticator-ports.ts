@@ -40,17 +40,15 @@ export function createMemoryAuthenticatorPorts(
       nonces.set(key, now + 2 * signatureWindowMs);
       return Promise.resolve(true);
     },
-    takeToken: (keyId, ratePerSecond, burst, stress) => {
+    takeToken: (keyId, ratePerSecond, burst) => {
       const now = nowMs();
-      // Stress traffic has buckets of its own, as on Redis (`shadow` key segment).
-      const key = stress ? `shadow:${keyId}` : keyId;
-      const bucket = buckets.get(key) ?? { tokens: burst, refilledAtMs: now };
+      const bucket = buckets.get(keyId) ?? { tokens: burst, refilledAtMs: now };
       bucket.tokens = Math.min(
         burst,
         bucket.tokens + ((now - bucket.refilledAtMs) * ratePerSecond) / 1000,
       );
       bucket.refilledAtMs = now;
-      buckets.set(key, bucket);
+      buckets.set(keyId, bucket);
       if (bucket.tokens < 1) {
         const retryAfterMs = Math.ceil(((1 - bucket.tokens) * 1000) / ratePerSecond);
         return Promise.resolve({ allowed: false, retryAfterMs });
