@@ -1,9 +1,11 @@
 // Entry point of the cell process: one cell's payment, account and accounting services on its own
-// MySQL shard. Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
+// MySQL shard. Subcommands: serve (default), migrate, reconcile [--shadow], shadow-clean
+// [--confirm <database>] (see docs/processes.md and docs/shadow-traffic.md).
 import 'reflect-metadata';
 
 import { startCellGrpcServer } from '@cellpay/cell-server';
 import { ConfigError } from '@cellpay/config';
+import { mysqlEndpointOf } from '@cellpay/connections';
 import { createLogger } from '@cellpay/observability';
 
 import { readCellConfig } from './cell-config';
@@ -12,11 +14,12 @@ import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
+import { parseShadowCleanArguments, shadowCleanCommand } from './commands/shadow-clean.command';
 import { startCellObservability } from './observability/cell-observability';
 import { GrpcMetricsInterceptor } from './observability/grpc-metrics.interceptor';
 import { TimedUnitOfWork } from './observability/timed-unit-of-work';
 
-const subcommands = ['serve', 'migrate', 'reconcile'] as const;
+const subcommands = ['serve', 'migrate', 'reconcile', 'shadow-clean'] as const;
 
 async function main(argv: readonly string[]): Promise<number> {
   const subcommand = argv[0] ?? 'serve';
@@ -26,11 +29,30 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = readCellConfig();
   const logger = createLogger('cell', { level: config.LOG_LEVEL });
+  const write = (text: string): void => void process.stdout.write(text);
   if (subcommand === 'migrate') return migrateCommand(config, logger);
+  if (subcommand === 'shadow-clean') {
+    const parsed = parseShadowCleanArguments(argv.slice(1));
+    if ('error' in parsed) {
+      process.stderr.write(`${parsed.error}\n`);
+      return 2;
+    }
+    const endpoint = mysqlEndpointOf(config.CELLPAY_MYSQL_URL);
+    return shadowCleanCommand(
+      { shard: { ...endpoint, database: endpoint.database ?? '' }, confirm: parsed.confirm },
+      write,
+    );
+  }
   const runtime = createCellRuntime(config);
   if (subcommand === 'reconcile') {
+    const shadow = argv[1] === '--shadow';
+    if (argv.length > (shadow ? 2 : 1)) {
+      process.stderr.write('usage: cell reconcile [--shadow]\n');
+      await runtime.close();
+      return 2;
+    }
     try {
-      return await reconcileCommand(runtime.persistence, (text) => process.stdout.write(text));
+      return await reconcileCommand(runtime.persistence, write, { shadow });
     } finally {
       await runtime.close();
     }

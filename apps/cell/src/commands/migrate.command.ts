@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 
-import { liveTables, migrateCellShard } from '@cellpay/cell-data-access';
+import { shadowSchemaDifferences } from '@cellpay/cell-data-access';
 import { createMysqlPool, type MysqlEndpoint, mysqlEndpointOf } from '@cellpay/connections';
 import type { Logger } from '@cellpay/observability';
 
 import type { CellConfig } from '../cell-config';
+import { migrateShardTableSets, shadowTablePairs } from '../shadow/shard-tables';
 
 interface EndpointsFile {
   readonly mysql: { readonly host: string; readonly user: string; readonly password: string };
@@ -31,13 +32,22 @@ export function shardsToMigrate(
   return [{ name: config.CELLPAY_CELL_ID, endpoint: mysqlEndpointOf(config.CELLPAY_MYSQL_URL) }];
 }
 
-/** Applies the cell migrations to each shard in turn; stops at the first failure. */
+/**
+ * Applies the cell's and settlement's migrations to each shard in turn, to the live tables and to
+ * their shadow copies (stress traffic), then proves every shadow table has its live table's exact
+ * definition. Stops at the first failure; exit 1 if a shadow table drifted.
+ */
 export async function migrateCommand(config: CellConfig, logger: Logger): Promise<number> {
   for (const shard of shardsToMigrate(config)) {
     const pool = createMysqlPool(shard.endpoint);
     try {
-      const applied = await migrateCellShard(pool, liveTables);
+      const applied = await migrateShardTableSets(pool);
       logger.info({ shard: shard.name, applied }, 'cell migrations applied');
+      const differences = await shadowSchemaDifferences(pool, shadowTablePairs());
+      if (differences.length > 0) {
+        logger.error({ shard: shard.name, differences }, 'shadow tables differ from live tables');
+        return 1;
+      }
     } finally {
       await pool.end();
     }

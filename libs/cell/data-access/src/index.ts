@@ -6,3 +6,4 @@ export * from './cell-persistence.module';
 export * from './mysql/migrations';
 export * from './mysql/mysql-cell-store';
 export * from './mysql/table-set';
+export * from './mysql/shadow-tables';

@@ -150,11 +150,17 @@ export interface GeneralLedgerRepository {
 
 /**
  * What a transaction is, for modules outside the cell core that must enlist their own writes in
- * the same shard transaction (settlement's outbox rows): the adapter and its native handle.
+ * the same shard transaction (settlement's outbox rows): the adapter and its native handle, and
+ * whether it works on the shadow tables (stress traffic), so enlisted writes follow it there.
  */
 export type TransactionHandle =
-  | { readonly adapter: 'mysql'; readonly connection: unknown; readonly tablePrefix: string }
-  | { readonly adapter: 'memory'; onRollback(undo: () => void): void };
+  | {
+      readonly adapter: 'mysql';
+      readonly connection: unknown;
+      readonly tablePrefix: string;
+      readonly shadow: boolean;
+    }
+  | { readonly adapter: 'memory'; readonly shadow: boolean; onRollback(undo: () => void): void };
 
 export interface CellTransaction {
   readonly accounts: AccountRepository;

@@ -11,6 +11,7 @@ import { CellModule } from '@cellpay/cell-runtime';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
 import { CellErrorFilter } from './grpc/cell-error.filter';
+import { RequestContextInterceptor } from './grpc/request-context.interceptor';
 import { SlotOwnershipGuard, type SlotOwnershipSource } from './grpc/slot-ownership.guard';
 
 export const cellServiceNames = [
@@ -67,7 +68,7 @@ export async function startCellGrpcServer(
   if (options.routing !== undefined) {
     app.useGlobalGuards(new SlotOwnershipGuard(persistence.settings.cellId, options.routing));
   }
-  app.useGlobalInterceptors(...(options.interceptors ?? []));
+  app.useGlobalInterceptors(new RequestContextInterceptor(logger), ...(options.interceptors ?? []));
   await app.listen();
   logger.info({ port, services: cellServiceNames }, 'cell gRPC server listening');
   return app;

@@ -4,17 +4,16 @@ import {
   credentials,
   type GrpcObject,
   loadPackageDefinition,
-  type Metadata,
+  Metadata,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 import { cellProtoPath } from '@cellpay/proto';
 
-export type Call = (
-  request: object,
-  callback: (error: GrpcError | null, response: Record<string, unknown>) => void,
-) => void;
+type Callback = (error: GrpcError | null, response: Record<string, unknown>) => void;
+export type Call = ((request: object, callback: Callback) => void) &
+  ((request: object, metadata: Metadata, callback: Callback) => void);
 export interface GrpcError {
   readonly code: number;
   readonly metadata: Metadata;
@@ -55,11 +54,16 @@ export function call(
   client: Client,
   method: string,
   request: object,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<Record<string, unknown>> {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
   return new Promise((resolve, reject) => {
     const handler = client[method];
     if (handler === undefined) throw new Error(`no method ${method}`);
-    handler.call(client, request, (error, response) => (error ? reject(error) : resolve(response)));
+    handler.call(client, request, metadata, (error: GrpcError | null, response) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 

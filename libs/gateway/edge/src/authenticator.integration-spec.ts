@@ -6,9 +6,9 @@ import type { Pool } from 'mysql2/promise';
 import { applyMigrations, createMysqlPool, createRedis } from '@cellpay/connections';
 import { NonceStore, RateLimiter } from '@cellpay/gateway-data-access';
 import { CredentialStore, globalMigrations, SecretBox } from '@cellpay/global-data-access';
-import { signRequest, signatureHeaders } from '@cellpay/signing';
 import { readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
+import { payMethod, signedPayRequest } from './__tests__/signed-pay-request';
 import { Authenticator, type Scope } from './authenticator';
 import { createAuthenticatorPorts } from './authenticator-ports';
 import { GatewayErrorCode } from './gateway.exception';
@@ -17,7 +17,7 @@ describe('Authenticator on the real global zone and Redis', () => {
   const infra = readInfraEndpoints();
   const database = uniqueName('gateway_auth');
   const prefix = uniqueName('gwauth');
-  const method = '/cellpay.v1.Payments/Pay';
+  const method = payMethod;
   let admin: Pool;
   let pool: Pool;
   let redis: Redis;
@@ -59,26 +59,8 @@ describe('Authenticator on the real global zone and Redis', () => {
     await admin.end();
   });
 
-  const request = (keyId: string, secret: Buffer, nonce: string) => {
-    const timestampMs = Date.now();
-    const body = { outTradeNo: nonce, amount: { amountMinor: '100', currency: 'CNY' } };
-    return {
-      method,
-      body,
-      headers: {
-        [signatureHeaders.keyId]: keyId,
-        [signatureHeaders.timestamp]: String(timestampMs),
-        [signatureHeaders.nonce]: nonce,
-        [signatureHeaders.signature]: signRequest(secret, {
-          method,
-          keyId,
-          timestampMs,
-          nonce,
-          body,
-        }),
-      },
-    };
-  };
+  const request = (keyId: string, secret: Buffer, nonce: string) =>
+    signedPayRequest(keyId, secret, nonce);
 
   it('authenticates, refuses replays and over-rate calls, and forgets a revoked key', async () => {
     const { keyId, secret } = await credentials.createCredential({

@@ -189,11 +189,27 @@ describe('Authenticator', () => {
     await expect(
       setup(['pay', 'stress'], { stressOff: true }).authenticator.authenticate(signed(stress)),
     ).rejects.toMatchObject({ code: GatewayErrorCode.StressTrafficRejected });
-    await expect(
-      setup(['pay', 'stress']).authenticator.authenticate(signed(stress)),
-    ).resolves.toMatchObject({
+    const allowed = setup(['pay', 'stress']);
+    await expect(allowed.authenticator.authenticate(signed(stress))).resolves.toMatchObject({
       stress: true,
     });
+    expect(allowed.calls).toMatchObject({ take: 1 });
+    // The mark is not signed: the same request replayed without it must find its nonce used.
+    await expect(allowed.authenticator.authenticate(signed())).rejects.toMatchObject({
+      code: GatewayErrorCode.NonceReused,
+    });
+  });
+
+  it('refuses a stress mark that is neither 1 nor 0, before touching nonces or buckets', async () => {
+    const { authenticator, calls } = setup(['pay', 'stress']);
+    await expect(
+      authenticator.authenticate(signed({ extraHeaders: { [stressHeader]: 'true' } })),
+    ).rejects.toMatchObject({ code: GatewayErrorCode.StressMarkMalformed });
+    expect(calls).toMatchObject({ claim: 0, take: 0 });
+    await expect(
+      authenticator.authenticate(signed({ extraHeaders: { [stressHeader]: '0' } })),
+    ).resolves.toMatchObject({ stress: false });
+    expect(calls).toMatchObject({ take: 1 });
   });
 
   it('refuses over the rate limit with a retry hint, and counts the refusal', async () => {

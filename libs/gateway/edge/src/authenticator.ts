@@ -1,3 +1,4 @@
+import { requestContextMetadata, stressMarkOf } from '@cellpay/observability';
 import { signatureHeaders, verifyRequest } from '@cellpay/signing';
 
 import { GatewayError, GatewayErrorCode } from './gateway.exception';
@@ -53,7 +54,16 @@ export interface IncomingRequest {
   readonly body: unknown;
 }
 
-export const stressHeader = 'x-cellpay-stress';
+/**
+ * The rate-limit bucket of stress traffic: its own, so a stress run never eats a credential's live
+ * budget. In Redis it is `<prefix>:shadow:<key ID>`; key IDs never start with `shadow:`.
+ */
+export function shadowBucketOf(bucket: string): string {
+  return `shadow:${bucket}`;
+}
+
+/** The metadata that marks stress traffic; the gateway forwards it to the cell unchanged. */
+export const stressHeader = requestContextMetadata.stress;
 
 /**
  * The gateway's door: who is calling, did they sign exactly this request, are they allowed to
@@ -109,7 +119,13 @@ export class Authenticator {
         },
       );
     }
-    const stress = request.headers[stressHeader] === '1';
+    const stress = stressMarkOf(request.headers[stressHeader]);
+    if (stress === undefined) {
+      throw new GatewayError(
+        GatewayErrorCode.StressMarkMalformed,
+        `${stressHeader} must be 1 (stress traffic) or 0`,
+      );
+    }
     if (stress && !credential.scopes.has('stress')) {
       throw new GatewayError(
         GatewayErrorCode.StressTrafficNotAllowed,
@@ -125,7 +141,13 @@ export class Authenticator {
     if (!(await this.ports.claimNonce(keyId, nonce))) {
       throw new GatewayError(GatewayErrorCode.NonceReused, 'this nonce was already used');
     }
-    const token = await this.ports.takeToken(keyId, credential.ratePerSecond, credential.burst);
+    // Nonces are claimed in one namespace for live and stress traffic alike: the stress mark is
+    // not signed, so a captured stress request replayed without it must still find its nonce used.
+    const token = await this.ports.takeToken(
+      stress ? shadowBucketOf(keyId) : keyId,
+      credential.ratePerSecond,
+      credential.burst,
+    );
     if (!token.allowed) {
       this.ports.rateLimited(credential.ownerId);
       throw new GatewayError(GatewayErrorCode.RateLimited, 'rate limit exceeded', {

@@ -10,6 +10,10 @@ export enum GatewayErrorCode {
   ScopeMissing = 'scope_missing',
   StressTrafficNotAllowed = 'stress_traffic_not_allowed',
   StressTrafficRejected = 'stress_traffic_rejected',
+  /** The stress mark is neither `1` nor `0`: guessing could send stress traffic to live tables. */
+  StressMarkMalformed = 'stress_mark_malformed',
+  /** `x-request-id` is not 1 to 128 characters of `[A-Za-z0-9_.:-]`. */
+  RequestIdMalformed = 'request_id_malformed',
   RateLimited = 'rate_limited',
   MethodUnknown = 'method_unknown',
   /** An ID in the request is not one the platform hands out (so it has no slot to route by). */

@@ -17,6 +17,8 @@ export const gatewayStatusOf: Readonly<Record<GatewayErrorCode, status>> = {
   [GatewayErrorCode.ScopeMissing]: status.PERMISSION_DENIED,
   [GatewayErrorCode.StressTrafficNotAllowed]: status.PERMISSION_DENIED,
   [GatewayErrorCode.StressTrafficRejected]: status.UNAVAILABLE,
+  [GatewayErrorCode.StressMarkMalformed]: status.INVALID_ARGUMENT,
+  [GatewayErrorCode.RequestIdMalformed]: status.INVALID_ARGUMENT,
   [GatewayErrorCode.RateLimited]: status.RESOURCE_EXHAUSTED,
   [GatewayErrorCode.MethodUnknown]: status.UNIMPLEMENTED,
   [GatewayErrorCode.MalformedId]: status.INVALID_ARGUMENT,

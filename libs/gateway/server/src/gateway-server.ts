@@ -1,7 +1,7 @@
 import {
   type handleUnaryCall,
   loadPackageDefinition,
-  type Metadata,
+  Metadata,
   Server,
   ServerCredentials,
   type ServiceDefinition,
@@ -13,7 +13,14 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 
-import { type CellpayMetrics, GrpcCallTimer, type Logger } from '@cellpay/observability';
+import { requestIdOf } from '@cellpay/gateway-edge';
+import {
+  type CellpayMetrics,
+  GrpcCallTimer,
+  type Logger,
+  requestContextMetadata,
+  runInRequestContext,
+} from '@cellpay/observability';
 import { publicProtoPath } from '@cellpay/proto';
 
 import { toGatewayServiceError } from './gateway-error.filter';
@@ -96,19 +103,38 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
             });
       const handler: handleUnaryCall<Record<string, unknown>, object> = (call, callback) => {
         const startedAtMs = timer?.start() ?? 0;
-        options.service.handle(path, operation, call.request, headersOf(call.metadata)).then(
-          (response) => {
-            timer?.finish(startedAtMs, 0);
-            callback(null, response);
-          },
-          (error: unknown) => {
-            const mapped = toGatewayServiceError(error);
-            if (mapped.code === 13) {
-              options.logger.error({ err: error, method: path }, 'unexpected gateway error');
-            }
-            timer?.finish(startedAtMs, mapped.code);
-            callback(mapped);
-          },
+        const headers = headersOf(call.metadata);
+        let requestId: string;
+        try {
+          requestId = requestIdOf(headers);
+        } catch (error) {
+          const mapped = toGatewayServiceError(error);
+          timer?.finish(startedAtMs, mapped.code);
+          callback(mapped);
+          return;
+        }
+        // The caller learns the ID its call ran under, to quote it when asking about the call.
+        const responseMetadata = new Metadata();
+        responseMetadata.set(requestContextMetadata.requestId, requestId);
+        call.sendMetadata(responseMetadata);
+        void runInRequestContext({ requestId, stress: false }, () =>
+          options.service.handle(path, operation, call.request, headers).then(
+            (response) => {
+              timer?.finish(startedAtMs, 0);
+              options.logger.debug({ method: path, code: 0 }, 'gateway call');
+              callback(null, response);
+            },
+            (error: unknown) => {
+              const mapped = toGatewayServiceError(error);
+              if (mapped.code === 13) {
+                options.logger.error({ err: error, method: path }, 'unexpected gateway error');
+              } else {
+                options.logger.debug({ method: path, code: mapped.code }, 'gateway call');
+              }
+              timer?.finish(startedAtMs, mapped.code);
+              callback(mapped);
+            },
+          ),
         );
       };
       implementation[operation.method] = handler;

@@ -16,6 +16,13 @@ import {
   routingHeaders,
   slotRefusalReasons,
 } from '@cellpay/routing';
+import {
+  currentRequestContext,
+  newRequestId,
+  type RequestContext,
+  requestContextMetadata,
+  runInRequestContext,
+} from '@cellpay/observability';
 import { protoJsonView } from '@cellpay/signing';
 
 import type { CellCall, CellTransport } from './cell-client';
@@ -55,6 +62,17 @@ export interface GatewayServiceDependencies {
 
 const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The request context as metadata for the cell: the request ID and the stress mark. */
+export function requestContextMetadataOf(
+  context: RequestContext | undefined,
+): Record<string, string> {
+  if (context === undefined) return {};
+  return {
+    [requestContextMetadata.requestId]: context.requestId,
+    [requestContextMetadata.stress]: context.stress ? '1' : '0',
+  };
+}
 
 /** The reason in a cell error's google.rpc.ErrorInfo, if it carries one. */
 export function cellReasonOf(error: unknown): { reason: string; cellEpoch?: bigint } | undefined {
@@ -126,13 +144,18 @@ export class GatewayService {
       headers,
       body: protoJsonView(request),
     });
-    if (principal.stress) {
-      // The cells have no shadow tables yet: stress traffic would move real money, so it stops here.
-      throw new GatewayError(
-        GatewayErrorCode.StressTrafficRejected,
-        'stress traffic is not accepted: the cells have no shadow tables yet',
-      );
-    }
+    // From here the request carries its stress mark: forwarded to the cell, on every log line.
+    const requestId = currentRequestContext()?.requestId ?? newRequestId();
+    return runInRequestContext({ requestId, stress: principal.stress }, () =>
+      this.dispatch(operation, request, principal),
+    );
+  }
+
+  private async dispatch(
+    operation: PublicOperation,
+    request: Record<string, unknown>,
+    principal: Principal,
+  ): Promise<object> {
     const route = operation.route(request);
     if (route.kind === 'every_cell') return this.search(operation, request, principal);
     try {
@@ -203,13 +226,15 @@ export class GatewayService {
     // A search names no slot (slot -1): it only reads, so it carries no routing claim.
     const full: CellCall = {
       ...call,
-      metadata:
-        decision.slot < 0
+      metadata: {
+        ...requestContextMetadataOf(currentRequestContext()),
+        ...(decision.slot < 0
           ? {}
           : {
               [routingHeaders.epoch]: decision.epoch.toString(),
               [routingHeaders.slot]: String(decision.slot),
-            },
+            }),
+      },
       deadlineMs: this.options.cellCallDeadlineMs,
     };
     const once = (): Promise<Record<string, unknown>> =>

@@ -1,4 +1,5 @@
-import type { UnitOfWork } from '@cellpay/cell-domain';
+import type { CellTransaction, UnitOfWork } from '@cellpay/cell-domain';
+import { runInRequestContext } from '@cellpay/observability';
 import type { OutboxRow, OutboxSource } from '@cellpay/settlement-messaging';
 
 import type { SettlementStore } from './settlement-records';
@@ -21,9 +22,14 @@ export interface RelayPause {
 
 export const neverPaused: RelayPause = { isPaused: () => false };
 
+/** Which outbox of the shard a source reads: the live one, or the shadow one of stress traffic. */
+export type OutboxTables = 'live' | 'shadow';
+
 /**
  * A cell's outbox as the relay sees it. Reads and marks run as units of work of the cell, so the
- * relay only ever sees committed rows (in memory too, where units of work run one at a time).
+ * relay only ever sees committed rows (in memory too, where units of work run one at a time). A
+ * shadow source runs its units in a stress context, so they read and mark the shadow outbox; the
+ * events it yields carry `stress: true`, which the relay turns into the Kafka stress header.
  */
 export class CellOutboxSource implements OutboxSource {
   constructor(
@@ -31,26 +37,30 @@ export class CellOutboxSource implements OutboxSource {
     private readonly store: SettlementStore,
     private readonly leadership: RelayLeadership = alwaysLeader,
     private readonly pause: RelayPause = neverPaused,
+    private readonly tables: OutboxTables = 'live',
   ) {}
 
   async fetchUnpublished(limit: number): Promise<readonly OutboxRow[]> {
     if (this.pause.isPaused() || !(await this.leadership.holds())) return [];
-    const rows = await this.unitOfWork.run('settlement.outbox.fetch', (tx) =>
+    const rows = await this.run('settlement.outbox.fetch', (tx) =>
       this.store.in(tx).listUnpublished(limit),
     );
     return rows.map(({ sequence, event }) => ({ sequence, event }));
   }
 
   async markPublished(sequences: readonly bigint[]): Promise<void> {
-    await this.unitOfWork.run('settlement.outbox.mark', (tx) =>
-      this.store.in(tx).markPublished(sequences),
-    );
+    await this.run('settlement.outbox.mark', (tx) => this.store.in(tx).markPublished(sequences));
   }
 
   /** Rows written and not yet published: the `cellpay_outbox_depth` gauge. */
   depth(): Promise<number> {
-    return this.unitOfWork.run('settlement.outbox.depth', (tx) =>
-      this.store.in(tx).countUnpublished(),
+    return this.run('settlement.outbox.depth', (tx) => this.store.in(tx).countUnpublished());
+  }
+
+  private run<T>(operation: string, work: (tx: CellTransaction) => Promise<T>): Promise<T> {
+    if (this.tables === 'live') return this.unitOfWork.run(operation, work);
+    return runInRequestContext({ requestId: 'relay-shadow-outbox', stress: true }, () =>
+      this.unitOfWork.run(operation, work),
     );
   }
 }

@@ -7,6 +7,7 @@ import {
   CellPersistenceModule,
   MysqlCellStore,
   RandomIdGenerator,
+  shadowTables,
   SystemClock,
 } from '@cellpay/cell-data-access';
 import {
@@ -30,6 +31,7 @@ import {
   createMetricsRegistry,
   type Logger,
   ReadinessState,
+  runInRequestContext,
   startOpsServer,
 } from '@cellpay/observability';
 import {
@@ -38,6 +40,7 @@ import {
   inboxConsumerDefaults,
   OutboxRelay,
   outboxRelayDefaults,
+  type OutboxRow,
 } from '@cellpay/settlement-messaging';
 
 import { CellOutboxSource, type RelayPause } from './cell-outbox-source';
@@ -136,6 +139,14 @@ export async function startRelayRuntime(
   };
   const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
   const source = new CellOutboxSource(unitOfWork, store, lock, pause);
+  // Stress traffic's outbox lives in the shadow tables; a second relay publishes it, under the
+  // same pause and a leader lock of its own (one lock object must not be shared by two loops),
+  // so a stress run settles exactly like live traffic does.
+  const shadowLock = new MysqlRelayLeaderLock(
+    pool,
+    relayLockName(options.shard.database, shadowTables.prefix),
+  );
+  const shadowSource = new CellOutboxSource(unitOfWork, store, shadowLock, pause, 'shadow');
 
   const kafka = createKafka({
     brokers: [...options.kafkaBrokers],
@@ -147,12 +158,26 @@ export async function startRelayRuntime(
   await consumer.connect();
   readiness.set('kafka', true, 'connected');
 
-  const relay = new OutboxRelay(source, producer, {
+  const relayOptions = {
     ...outboxRelayDefaults,
     topicPrefix: options.topicPrefix,
     batchSizeMax: options.batchSizeMax,
-    onError: (error) => logger.warn({ err: error }, 'relay: publish failed; retrying'),
-  });
+    onError: (error: unknown) => logger.warn({ err: error }, 'relay: publish failed; retrying'),
+    // One debug line per event, in its request's context, so a request can be followed here.
+    onPublished: (rows: readonly OutboxRow[]) => {
+      if (!logger.isLevelEnabled('debug')) return;
+      for (const { event } of rows) {
+        runInRequestContext({ requestId: event.requestId, stress: event.stress }, () =>
+          logger.debug(
+            { eventId: event.eventId, type: event.type, destination: event.destinationCellId },
+            'relay: event published',
+          ),
+        );
+      }
+    },
+  };
+  const relay = new OutboxRelay(source, producer, relayOptions);
+  const shadowRelay = new OutboxRelay(shadowSource, producer, relayOptions);
   const deadLetters = new DeadLetterQueue(kafka, producer, {
     cellId,
     topicPrefix: options.topicPrefix,
@@ -172,6 +197,8 @@ export async function startRelayRuntime(
     topicPrefix: options.topicPrefix,
     backoff: inboxConsumerDefaults.backoff,
     onApplied: (event, outcome, lagMs) => {
+      logger.debug({ eventId: event.eventId, type: event.type, outcome, lagMs }, 'inbox: event');
+      // Stress events count too: measuring the pipeline under load is what a stress run is for.
       if (outcome !== 'applied') return;
       metrics.settlementLagSeconds.observe(
         { source_cell: event.sourceCellId, destination_cell: cellId },
@@ -185,6 +212,7 @@ export async function startRelayRuntime(
     onError: (error) => logger.warn({ err: error }, 'inbox: apply failed; retrying'),
   });
   relay.start();
+  shadowRelay.start();
   await inbox.start();
 
   const refreshDepth = async (): Promise<void> => {
@@ -209,10 +237,12 @@ export async function startRelayRuntime(
     stop: async () => {
       for (const timer of timers) clearInterval(timer);
       await relay.stop();
+      await shadowRelay.stop();
       await consumer.disconnect();
       await producer.disconnect();
       await switches?.stop();
       await lock.release();
+      await shadowLock.release();
       await ops.close();
       await context.close();
       await pool.end();

@@ -2,6 +2,12 @@ import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs
 
 import { producerAcksAll } from '@cellpay/connections';
 import {
+  isValidRequestId,
+  type RequestContext,
+  runInRequestContext,
+  stressMarkOf,
+} from '@cellpay/observability';
+import {
   deadLetterTopic,
   inboundTopic,
   parseSettlementEvent,
@@ -58,6 +64,34 @@ export const inboxConsumerDefaults = {
   /** One per partition of an inbound topic (`inboundTopicConfig.numPartitions`). */
   partitionsConcurrentMax: 6,
 } as const;
+
+function headerText(message: KafkaMessage, name: string): string | undefined {
+  const value = message.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+/**
+ * The request context of an event from its Kafka headers. The stress header must agree with the
+ * event's own mark (a disagreement means the message was altered or built wrongly: applying it
+ * could mix shadow and real money, so it is dead-lettered); a message without headers (built by
+ * hand, replayed by an older tool) takes the event's own mark and request ID.
+ */
+export function requestContextOf(message: KafkaMessage, event: SettlementEvent): RequestContext {
+  const stressHeader = headerText(message, settlementHeaders.stress);
+  const stress = stressHeader === undefined ? event.stress : stressMarkOf(stressHeader);
+  if (stress !== event.stress) {
+    throw new PermanentEventError(
+      'stress_mark_mismatch',
+      `header ${settlementHeaders.stress}=${String(stressHeader)} but the event says stress=${event.stress}`,
+    );
+  }
+  const requestId = headerText(message, settlementHeaders.requestId);
+  return {
+    requestId: requestId !== undefined && isValidRequestId(requestId) ? requestId : event.requestId,
+    stress,
+  };
+}
 
 /**
  * Consumes a cell's inbound settlement topic. Offsets are committed only after the events they
@@ -129,6 +163,26 @@ export class InboxConsumer {
       await this.deadLetter(message, topic, error, 1);
       return true;
     }
+    let context: RequestContext;
+    try {
+      context = requestContextOf(message, event);
+    } catch (error) {
+      await this.deadLetter(message, topic, error, 1);
+      return true;
+    }
+    // Every attempt, and every log line about it, runs in the request's context: stress events
+    // apply to the shadow tables, and the request ID set at the gateway reaches this cell's logs.
+    return runInRequestContext(context, () =>
+      this.applyWithRetries(event, message, topic, payload),
+    );
+  }
+
+  private async applyWithRetries(
+    event: SettlementEvent,
+    message: KafkaMessage,
+    topic: string,
+    payload: EachBatchPayload,
+  ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await this.applier.apply(event);

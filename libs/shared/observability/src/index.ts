@@ -1,3 +1,4 @@
+export * from './context/request-context';
 export * from './logger';
 export * from './metrics/db-transaction.timer';
 export * from './metrics/grpc-call.timer';

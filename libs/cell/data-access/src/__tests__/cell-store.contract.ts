@@ -15,6 +15,7 @@ import {
   type UnitOfWork,
   voucherOf,
 } from '@cellpay/cell-domain';
+import { runInRequestContext } from '@cellpay/observability';
 
 export interface CellStoreUnderTest {
   readonly unitOfWork: UnitOfWork;
@@ -71,6 +72,30 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
         'CNY',
       );
     }
+
+    it('keeps stress traffic in the shadow tables, out of sight of live units of work', async () => {
+      const stress = <T>(work: () => Promise<T>): Promise<T> =>
+        runInRequestContext({ requestId: 'req-stress', stress: true }, work);
+      const live = account(AccountKind.UserWallet, 'user-live', 10n);
+      const shadow = account(AccountKind.UserWallet, 'user-shadow', 20n);
+      await run((tx) => tx.accounts.insert(live));
+      await stress(() => run((tx) => tx.accounts.insert(shadow)));
+      // The same natural key in both sets is no collision: they are separate tables.
+      const shadowTwin = { ...account(AccountKind.UserWallet, 'user-live', 30n) };
+      await stress(() => run((tx) => tx.accounts.insert(shadowTwin)));
+
+      expect(await run((tx) => tx.accounts.findById(shadow.id))).toBeUndefined();
+      expect(
+        await run((tx) => tx.accounts.findByKey(AccountKind.UserWallet, 'user-live', 'CNY')),
+      ).toEqual(live);
+      expect(await stress(() => run((tx) => tx.accounts.findById(live.id)))).toBeUndefined();
+      expect(await stress(() => run((tx) => tx.accounts.findById(shadow.id)))).toEqual(shadow);
+      expect(await run(async (tx) => tx.handle.shadow)).toBe(false);
+      expect(await stress(() => run(async (tx) => tx.handle.shadow))).toBe(true);
+      expect((await run((tx) => tx.accounts.listAfter('', 10))).map((a) => a.id)).toEqual([
+        live.id,
+      ]);
+    });
 
     it('stores accounts with 64-bit balances exactly and finds them by ID and by key', async () => {
       const wallet = account(AccountKind.UserWallet, 'user-1', 9_223_372_036_854_775_807n);

@@ -19,6 +19,7 @@ import {
   type Voucher,
 } from '@cellpay/cell-domain';
 import type { CurrencyCode } from '@cellpay/money';
+import { isStressTraffic } from '@cellpay/observability';
 
 /** Everything one in-memory cell holds; the counterpart of the shard's tables. */
 class MemoryCellState {
@@ -60,27 +61,36 @@ function accountKey(kind: AccountKind, ownerId: string, currency: CurrencyCode):
  * failed unit of work leaves no trace, exactly like a rolled-back shard transaction.
  */
 export class MemoryCellStore implements UnitOfWork {
-  private readonly state = new MemoryCellState();
+  /**
+   * The live tables and, apart, the shadow tables stress traffic writes to: the in-memory
+   * counterpart of the shard's `shadow_` copies, chosen per unit of work from the request context.
+   */
+  private readonly live = new MemoryCellState();
+  private readonly shadow = new MemoryCellState();
   private tail: Promise<unknown> = Promise.resolve();
 
   run<T>(_operation: string, work: (tx: CellTransaction) => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.runExclusive(work));
+    const shadow = isStressTraffic();
+    const result = this.tail.then(() => this.runExclusive(shadow, work));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  private async runExclusive<T>(work: (tx: CellTransaction) => Promise<T>): Promise<T> {
+  private async runExclusive<T>(
+    shadow: boolean,
+    work: (tx: CellTransaction) => Promise<T>,
+  ): Promise<T> {
     const undoLog: (() => void)[] = [];
     try {
-      return await work(this.transaction(undoLog));
+      return await work(this.transaction(shadow, undoLog));
     } catch (error) {
       for (const undo of undoLog.reverse()) undo();
       throw error;
     }
   }
 
-  private transaction(undoLog: (() => void)[]): CellTransaction {
-    const state = this.state;
+  private transaction(shadow: boolean, undoLog: (() => void)[]): CellTransaction {
+    const state = shadow ? this.shadow : this.live;
     const put = <K, V>(map: Map<K, V>, key: K, value: V): void => {
       const had = map.has(key);
       const previous = map.get(key);
@@ -99,7 +109,7 @@ export class MemoryCellStore implements UnitOfWork {
     const copy = <T>(value: T | undefined): T | undefined =>
       value === undefined ? undefined : { ...value };
     return {
-      handle: { adapter: 'memory', onRollback: (undo) => undoLog.push(undo) },
+      handle: { adapter: 'memory', shadow, onRollback: (undo) => undoLog.push(undo) },
       accounts: {
         insert: async (account) => {
           const key = accountKey(account.kind, account.ownerId, account.currency);

@@ -5,7 +5,10 @@ import { MysqlCellStore } from './mysql-cell-store';
 import { liveTables, shadowTables } from './table-set';
 
 cellStoreContract('MySQL adapter on MariaDB', async () => {
-  const shard = await createTestShard((pool) => migrateCellShard(pool, liveTables));
+  const shard = await createTestShard(async (pool) => {
+    await migrateCellShard(pool, liveTables);
+    await migrateCellShard(pool, shadowTables);
+  });
   return { unitOfWork: new MysqlCellStore(shard.pool), close: () => shard.drop() };
 });
 
@@ -30,7 +33,7 @@ describe('MySQL unit of work retries', () => {
 
   it('retries a unit on deadlock or lock-wait timeout, a bounded number of times', async () => {
     const shard = await createTestShard((pool) => migrateCellShard(pool, liveTables));
-    const store = new MysqlCellStore(shard.pool, liveTables, {
+    const store = new MysqlCellStore(shard.pool, () => liveTables, {
       transactionAttemptsMax: 3,
       retryBackoffMs: 1,
       lockWaitTimeoutSeconds: 1,

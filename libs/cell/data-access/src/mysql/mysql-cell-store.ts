@@ -28,7 +28,7 @@ import {
   stringOf,
   transferOf,
 } from './row-mapping';
-import { type CellTableSet, liveTables } from './table-set';
+import { type CellTableSelector, type CellTableSet, tablesOfCurrentRequest } from './table-set';
 
 export interface MysqlCellStoreOptions {
   /** Attempts of one unit of work when MySQL reports a deadlock or a lock-wait timeout. */
@@ -60,14 +60,15 @@ function mysqlErrno(error: unknown): number | undefined {
 /**
  * The MySQL adapter of the cell's ports on one shard. Each unit of work is one InnoDB transaction
  * (READ COMMITTED; row locks via SELECT ... FOR UPDATE in ascending ID order), retried as a whole
- * on deadlock or lock-wait timeout a bounded number of times.
+ * on deadlock or lock-wait timeout a bounded number of times. The table set is chosen when the
+ * unit starts, from the request context by default: stress traffic lands in the shadow tables.
  */
 export class MysqlCellStore implements UnitOfWork {
   private readonly preparedSessions = new WeakSet<object>();
 
   constructor(
     private readonly pool: Pool,
-    private readonly tables: CellTableSet = liveTables,
+    private readonly selectTables: CellTableSelector = tablesOfCurrentRequest,
     private readonly options: MysqlCellStoreOptions = mysqlCellStoreOptionsDefault,
   ) {}
 
@@ -76,9 +77,10 @@ export class MysqlCellStore implements UnitOfWork {
     work: (tx: CellTransaction) => Promise<T>,
     options: UnitOfWorkOptions = {},
   ): Promise<T> {
+    const tables = this.selectTables();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.runOnce(work, options);
+        return await this.runOnce(tables, work, options);
       } catch (error) {
         const errno = mysqlErrno(error);
         const retryable = errno === errorDeadlock || errno === errorLockWaitTimeout;
@@ -110,6 +112,7 @@ export class MysqlCellStore implements UnitOfWork {
   }
 
   private async runOnce<T>(
+    tables: CellTableSet,
     work: (tx: CellTransaction) => Promise<T>,
     options: UnitOfWorkOptions,
   ): Promise<T> {
@@ -125,7 +128,7 @@ export class MysqlCellStore implements UnitOfWork {
         await connection.query('START TRANSACTION');
       }
       open = true;
-      const result = await work(new MysqlTransaction(connection, this.tables).api());
+      const result = await work(new MysqlTransaction(connection, tables).api());
       await connection.query('COMMIT');
       open = false;
       return result;
@@ -195,7 +198,12 @@ class MysqlTransaction {
       return row === undefined ? undefined : map(row);
     };
     return {
-      handle: { adapter: 'mysql', connection: this.connection, tablePrefix: t.prefix },
+      handle: {
+        adapter: 'mysql',
+        connection: this.connection,
+        tablePrefix: t.prefix,
+        shadow: t.prefix !== '',
+      },
       accounts: {
         insert: async (a) => {
           await this.write(

@@ -1,7 +1,12 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 
-import { liveTables, migrateCellShard, MysqlCellStore } from '@cellpay/cell-data-access';
+import {
+  liveTables,
+  migrateCellShard,
+  MysqlCellStore,
+  shadowTables,
+} from '@cellpay/cell-data-access';
 import { createConsumer, createMysqlPool } from '@cellpay/connections';
 import type { SettlementEvent } from '@cellpay/settlement-domain';
 import {
@@ -18,7 +23,7 @@ import { CellOutboxSource } from '../cell-outbox-source';
 import type { CellRouter } from '../cell-router';
 import { MysqlRelayLeaderLock, relayLockName } from '../mysql/mysql-relay-leader-lock';
 import { MysqlSettlementStore } from '../mysql/mysql-settlement-store';
-import { migrateSettlementShard } from '../mysql/settlement-migrations';
+import { migrateSettlementShard, settlementTableSet } from '../mysql/settlement-migrations';
 import { type SettlementCellUnderTest, startSettlementCell } from './settlement-cell.harness';
 
 export interface RealCell extends SettlementCellUnderTest {
@@ -30,8 +35,15 @@ export interface RealCell extends SettlementCellUnderTest {
   readonly source: CellOutboxSource;
 }
 
-/** One fresh database per cell, on that cell's own primary, with the cell and settlement schemas. */
-export async function startRealCells(router: CellRouter, count = 3): Promise<RealCell[]> {
+/**
+ * One fresh database per cell, on that cell's own primary, with the cell and settlement schemas
+ * (and their shadow copies for stress traffic when asked).
+ */
+export async function startRealCells(
+  router: CellRouter,
+  count = 3,
+  options: { readonly shadowTables?: boolean } = {},
+): Promise<RealCell[]> {
   const infra = readInfraEndpoints();
   const cells: RealCell[] = [];
   for (const endpoint of infra.cells.slice(0, count)) {
@@ -46,6 +58,10 @@ export async function startRealCells(router: CellRouter, count = 3): Promise<Rea
     );
     await migrateCellShard(pool, liveTables);
     await migrateSettlementShard(pool);
+    if (options.shadowTables === true) {
+      await migrateCellShard(pool, shadowTables);
+      await migrateSettlementShard(pool, settlementTableSet(shadowTables.prefix));
+    }
     const store = new MysqlSettlementStore();
     const unitOfWork = new MysqlCellStore(pool);
     const cell = await startSettlementCell(endpoint.id, unitOfWork, store, router);

@@ -1,4 +1,4 @@
-import type { CellTransaction } from '@cellpay/cell-domain';
+import type { CellTransaction, TransactionHandle } from '@cellpay/cell-domain';
 
 import type {
   InboxEntry,
@@ -9,27 +9,24 @@ import type {
 } from '../settlement-records';
 
 /**
- * Settlement's tables for one in-memory cell. Every write registers its undo with the cell
- * transaction, so a rolled-back unit of work leaves no outbox, inbox or saga trace.
+ * Settlement's tables for one in-memory cell: the live set and the shadow set of stress traffic,
+ * chosen by the cell transaction they enlist in (so the outbox row lands beside the journals).
  */
 export class MemorySettlementStore implements SettlementStore {
-  private readonly outbox: OutboxEntry[] = [];
-  private readonly outboxIds = new Set<string>();
-  private readonly inbox = new Map<string, InboxEntry>();
-  private readonly sagas = new Map<string, SagaRecord>();
-  private nextSequence = 1n;
+  private readonly live = new MemorySettlementTables();
+  private readonly shadow = new MemorySettlementTables();
 
-  /** Committed-or-not, as of now: for the simulator's invariants, which read between transactions. */
+  /** The live tables as of now, for the simulator's invariants, which read between transactions. */
   outboxRows(): readonly OutboxEntry[] {
-    return this.outbox;
+    return this.live.outboxRows();
   }
 
   unpublishedCount(): number {
-    return this.outbox.filter((row) => !row.published).length;
+    return this.live.outboxRows().filter((row) => !row.published).length;
   }
 
   hasApplied(eventId: string): boolean {
-    return this.inbox.has(eventId);
+    return this.live.hasApplied(eventId);
   }
 
   in(tx: CellTransaction): SettlementRecords {
@@ -37,6 +34,30 @@ export class MemorySettlementStore implements SettlementStore {
     if (handle.adapter !== 'memory') {
       throw new Error('MemorySettlementStore needs an in-memory cell transaction');
     }
+    return (handle.shadow ? this.shadow : this.live).in(handle);
+  }
+}
+
+/**
+ * One set of settlement tables in memory. Every write registers its undo with the cell
+ * transaction, so a rolled-back unit of work leaves no outbox, inbox or saga trace.
+ */
+class MemorySettlementTables {
+  private readonly outbox: OutboxEntry[] = [];
+  private readonly outboxIds = new Set<string>();
+  private readonly inbox = new Map<string, InboxEntry>();
+  private readonly sagas = new Map<string, SagaRecord>();
+  private nextSequence = 1n;
+
+  outboxRows(): readonly OutboxEntry[] {
+    return this.outbox;
+  }
+
+  hasApplied(eventId: string): boolean {
+    return this.inbox.has(eventId);
+  }
+
+  in(handle: Extract<TransactionHandle, { adapter: 'memory' }>): SettlementRecords {
     const putSaga = (saga: SagaRecord): void => {
       const previous = this.sagas.get(saga.sagaId);
       this.sagas.set(saga.sagaId, saga);

@@ -42,7 +42,10 @@ function outboxOf(row: RowDataPacket): OutboxEntry {
   };
 }
 
-/** Settlement's tables on the MySQL shard, written on the cell transaction's own connection. */
+/**
+ * Settlement's tables on the MySQL shard, written on the cell transaction's own connection and in
+ * its table set: a stress-traffic transaction (shadow cell tables) gets the shadow settlement tables.
+ */
 export class MysqlSettlementStore implements SettlementStore {
   in(tx: CellTransaction): SettlementRecords {
     if (tx.handle.adapter !== 'mysql') {

@@ -24,6 +24,7 @@ import {
   unitOfWorkToken,
 } from '@cellpay/cell-data-access';
 import { type CurrencyCode } from '@cellpay/money';
+import { currentRequestContext, runInRequestContext } from '@cellpay/observability';
 import {
   canFinishRefund,
   canSettle,
@@ -66,7 +67,18 @@ export class ApplySettlementEventUseCase implements EventApplier {
     private readonly clearing: ClearingAccounts,
   ) {}
 
-  async apply(event: SettlementEvent): Promise<ApplyOutcome> {
+  /**
+   * Applies inside the caller's request context (the consumer restores it from the Kafka headers),
+   * or inside the event's own when there is none, so logs carry the request ID either way.
+   */
+  apply(event: SettlementEvent): Promise<ApplyOutcome> {
+    if (currentRequestContext() !== undefined) return this.applyInContext(event);
+    return runInRequestContext({ requestId: event.requestId, stress: event.stress }, () =>
+      this.applyInContext(event),
+    );
+  }
+
+  private async applyInContext(event: SettlementEvent): Promise<ApplyOutcome> {
     if (event.destinationCellId !== this.settings.cellId) {
       throw new PermanentEventError('misrouted', `event for ${event.destinationCellId}`);
     }
@@ -79,6 +91,14 @@ export class ApplySettlementEventUseCase implements EventApplier {
       : '';
     try {
       await this.unitOfWork.run(`settlement.apply.${event.type}`, async (tx) => {
+        // The consumer enters the event's stress context before applying; a stress event in the
+        // live tables (or the reverse) would mix shadow and real money, so it is refused.
+        if (tx.handle.shadow !== event.stress) {
+          throw new PermanentEventError(
+            'stress_mark_mismatch',
+            `a ${event.stress ? 'stress' : 'live'} event reached the ${tx.handle.shadow ? 'shadow' : 'live'} tables`,
+          );
+        }
         const records = this.store.in(tx);
         switch (event.type) {
           case SettlementEventType.CreditRequested:

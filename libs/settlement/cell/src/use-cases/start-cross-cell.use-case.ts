@@ -37,6 +37,7 @@ import {
   type RefundPaymentRequest,
 } from '@cellpay/cell-payment';
 import type { CurrencyCode } from '@cellpay/money';
+import { currentRequestContext } from '@cellpay/observability';
 import {
   CrossCellRefundState,
   settlementSchemaVersion,
@@ -325,8 +326,10 @@ export class StartCrossCellUseCase {
       amountMinor: step.saga.amountMinor,
       currency: step.saga.currency,
       createdAtMs: step.saga.createdAt.getTime(),
-      stress: false,
-      requestId: step.saga.sagaId,
+      // The mark follows the table set the saga is written to, so the event can never claim
+      // otherwise; the request ID is the caller's, or the saga's when no request context exists.
+      stress: tx.handle.shadow,
+      requestId: currentRequestContext()?.requestId ?? step.saga.sagaId,
       attributes: step.attributes,
     });
     return sagaView(step.saga);
