@@ -1,5 +1,5 @@
 // Entry point of the cell process: one cell's payment, account and accounting services on its own
-// MySQL shard. Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
+// MySQL shard, and its side of cross-cell settlement (the SettlementService). Subcommands: serve (default), migrate, reconcile (see docs/processes.md).
 import 'reflect-metadata';
 
 import { startCellGrpcServer } from '@cellpay/cell-server';
@@ -10,6 +10,7 @@ import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
+import { cellSettlementExtension } from './cell-settlement';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { startCellObservability } from './observability/cell-observability';
@@ -50,6 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger,
     ...(routing === undefined ? {} : { routing: routing.follower }),
     interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
+    extensions: [cellSettlementExtension(config, routing)],
   });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import { liveTables, migrateCellShard } from '@cellpay/cell-data-access';
+import { migrateSettlementShard } from '@cellpay/settlement-cell';
 import { createMysqlPool, type MysqlEndpoint, mysqlEndpointOf } from '@cellpay/connections';
 import type { Logger } from '@cellpay/observability';
 
@@ -31,13 +32,21 @@ export function shardsToMigrate(
   return [{ name: config.CELLPAY_CELL_ID, endpoint: mysqlEndpointOf(config.CELLPAY_MYSQL_URL) }];
 }
 
-/** Applies the cell migrations to each shard in turn; stops at the first failure. */
+/**
+ * Applies the cell migrations, then settlement's (the cell process serves cross-cell payments, the
+ * relay reads the same tables), to each shard in turn; stops at the first failure.
+ */
 export async function migrateCommand(config: CellConfig, logger: Logger): Promise<number> {
   for (const shard of shardsToMigrate(config)) {
     const pool = createMysqlPool(shard.endpoint);
     try {
       const applied = await migrateCellShard(pool, liveTables);
       logger.info({ shard: shard.name, applied }, 'cell migrations applied');
+      const settlementApplied = await migrateSettlementShard(pool);
+      logger.info(
+        { shard: shard.name, applied: settlementApplied },
+        'settlement migrations applied',
+      );
     } finally {
       await pool.end();
     }

@@ -61,6 +61,7 @@ export class MemorySettlementStore implements SettlementStore {
         [...this.sagas.values()]
           .filter((saga) => saga.paymentId === paymentId && saga.state === 'pending')
           .reduce((sum, saga) => sum + saga.amountMinor, 0n),
+      findOutboxEvent: async (eventId) => this.outbox.find((row) => row.event.eventId === eventId),
       listUnpublished: async (limit) => this.outbox.filter((row) => !row.published).slice(0, limit),
       markPublished: async (sequences) => {
         const wanted = new Set(sequences);
