@@ -33,6 +33,7 @@ import {
   startOpsServer,
 } from '@cellpay/observability';
 import {
+  ensureSettlementTopics,
   DeadLetterQueue,
   InboxConsumer,
   inboxConsumerDefaults,
@@ -75,6 +76,8 @@ export interface RelayRuntimeOptions {
   readonly shardConnectionsMax: number;
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
+  /** Replicas of the cell's topics when the relay creates them (1 on a one-broker cluster). */
+  readonly topicReplicationFactor?: number;
   readonly batchSizeMax: number;
   readonly opsPort: number;
   /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
@@ -141,6 +144,20 @@ export async function startRelayRuntime(
     brokers: [...options.kafkaBrokers],
     clientId: `relay-${cellId}`,
   });
+  // The cell's consumer owns its inbound and dead-letter topics: they exist before it subscribes
+  // (the broker never creates topics on its own), and before any other cell's relay publishes.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureSettlementTopics(
+      admin,
+      [cellId],
+      options.topicPrefix,
+      options.topicReplicationFactor ?? 1,
+    );
+  } finally {
+    await admin.disconnect();
+  }
   const producer = createIdempotentProducer(kafka);
   const consumer = createConsumer(kafka, `${options.topicPrefix}.inbox.${cellId}`);
   await producer.connect();
