@@ -115,6 +115,9 @@ async function up() {
       CELLPAY_CELL_ID: cell.id,
       CELLPAY_MYSQL_URL: mysqlUrl(cell.primary.port, cell.database),
       CELLPAY_GRPC_PORT: String(cellPortBase + index + 1),
+      // Every cell would otherwise take the default ops port (9465) and all but one fail; a free
+      // port also keeps several clusters on one machine apart.
+      CELLPAY_OPS_PORT: '0',
       CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
       CELLPAY_REDIS_URL: redisUrl,
       LOG_LEVEL: 'info',

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import { createKafka } from '@cellpay/connections';
 import { createLogger } from '@cellpay/observability';
 import type { CellpayClient } from '@cellpay/sdk';
 import { reconcileGlobal, type RelayRuntime, startRelayRuntime } from '@cellpay/settlement-cell';
@@ -102,6 +103,14 @@ describe('cross-cell money through the gateway on the real stack', () => {
   afterAll(async () => {
     for (const relay of relays) await relay.stop();
     await stack?.close();
+    // The relays created their cells' topics under the suite's prefix: drop them too.
+    const admin = createKafka({ brokers: infra.kafka.brokers, clientId: 'xcell-cleanup' }).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((topic) =>
+      topic.startsWith(`${topicPrefix}.`),
+    );
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    await admin.disconnect();
   }, 120_000);
 
   it('pays a merchant of another cell: settling while no relay runs, then settled once', async () => {
