@@ -32,9 +32,11 @@ export class SettlementPaymentsService {
   ) {}
 
   async payCrossCell(request: CreatePaymentRequest): Promise<SettledPaymentView> {
-    const saga = await this.crossCell.pay(request);
-    // A replay returns the saga as it was first answered: read the payment as it is now.
-    return this.query.paymentById(request.merchantId, saga.sagaId);
+    await this.crossCell.pay(request);
+    // Read the payment as it is now, by its order number: a replay answers what was stored when
+    // the order was first paid, which is a local payment's reply if the merchant has moved cells
+    // since (local and cross-cell pay share the merchant's idempotency keys, so never both run).
+    return this.query.paymentByOutTradeNo(request.merchantId, request.outTradeNo);
   }
 
   async transferCrossCell(request: MoveMoneyRequest): Promise<SettledTransferView> {

@@ -199,6 +199,28 @@ describe('the settlement service of a cell', () => {
     ).resolves.toEqual(refunded);
   });
 
+  it('replays an order first paid locally (the merchant moved cells since) without charging twice', async () => {
+    await call(accounts, 'openAccount', {
+      kind: 'merchant',
+      ownerId: remoteMerchant,
+      currency: 'CNY',
+    });
+    const before = await call(accounts, 'getBalance', { accountId: payer });
+    const local = await call(payments, 'pay', payRequest(remoteMerchant, 'moved-1', '40'));
+    const replayed = await call(
+      settlement,
+      'payCrossCell',
+      payRequest(remoteMerchant, 'moved-1', '40'),
+    );
+    expect(replayed).toMatchObject({
+      settlementState: 'local',
+      payment: { paymentId: local['paymentId'], amountMinor: '40' },
+    });
+    expect(await call(accounts, 'getBalance', { accountId: payer })).toMatchObject({
+      balanceMinor: String(BigInt(String(before['balanceMinor'])) - 40n),
+    });
+  });
+
   it.each([
     [
       'getRefund of an unknown refund',
