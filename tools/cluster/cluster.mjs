@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run cluster:up` / `cluster:down`: the platform as real processes (three cells and the
-// gateway) on the real infrastructure of tools/infra (which must be up: `npm run infra:up`).
-// up: builds the apps, migrates the global zone and the shards, writes the first routing table if
-// there is none, registers the demo merchant and wallet backend with fresh credentials, opens the
-// merchant's account in every cell, starts the processes and waits until the gateway answers.
+// `npm run cluster:up` / `cluster:down`: the platform as real processes (three cells, one relay
+// per cell and the gateway) on the real infrastructure of tools/infra (which must be up:
+// `npm run infra:up`).
+// up: builds the apps, migrates the global zone and the shards (cell and settlement tables),
+// writes the first routing table if there is none, registers the demo merchant and wallet backend
+// with fresh credentials, opens the merchant's account in every cell, starts the processes and
+// waits until the gateway answers.
 // down: stops, by pid, exactly the processes that up started.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,7 +96,7 @@ async function up() {
   const redisUrl = `redis://${endpoints.redis.host}:${endpoints.redis.port}`;
   mkdirSync(stateDir, { recursive: true });
 
-  for (const app of ['apps/cellctl', 'apps/cell', 'apps/gateway']) {
+  for (const app of ['apps/cellctl', 'apps/cell', 'apps/relay', 'apps/gateway']) {
     run(['tools/scripts/build-app.mjs', app]);
   }
   cellctl('migrate-global');
@@ -113,6 +115,9 @@ async function up() {
       CELLPAY_CELL_ID: cell.id,
       CELLPAY_MYSQL_URL: mysqlUrl(cell.primary.port, cell.database),
       CELLPAY_GRPC_PORT: String(cellPortBase + index + 1),
+      // Every cell would otherwise take the default ops port (9465) and all but one fail; a free
+      // port also keeps several clusters on one machine apart.
+      CELLPAY_OPS_PORT: '0',
       CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
       CELLPAY_REDIS_URL: redisUrl,
       LOG_LEVEL: 'info',
@@ -125,8 +130,25 @@ async function up() {
   for (const [index, cell] of endpoints.cells.entries()) {
     await waitForPort(cellPortBase + index + 1, cell.id);
   }
+  // One relay per cell: it publishes the cell's outbox to Kafka and applies the events other
+  // cells send it (cross-cell payments settle only while relays run). It creates its own topics.
+  for (const cell of endpoints.cells) {
+    pids[`relay-${cell.id}`] = start(`relay-${cell.id}`, 'dist/apps/relay/main.js', [], {
+      CELLPAY_CELL_ID: cell.id,
+      CELLPAY_MYSQL_URL: mysqlUrl(cell.primary.port, cell.database),
+      CELLPAY_KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+      CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
+      CELLPAY_REDIS_URL: redisUrl,
+      // Relays serve only metrics and health; a free port keeps several clusters apart.
+      CELLPAY_OPS_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+  }
+  writeFileSync(pidsFile, JSON.stringify(pids, null, 2));
 
-  // The demo merchant needs an account in every cell: a payment credits it in the payer's cell.
+  // The demo merchant's account: a payer in the merchant's own cell (the cell of its ID) pays it
+  // there; a payer elsewhere pays it across cells, credited in that cell when settled. It is
+  // opened in every cell so the demo keeps working after slot moves change the merchant's cell.
   const grpc = await import('@grpc/grpc-js');
   const loader = await import('@grpc/proto-loader');
   const definition = loader.loadSync(
@@ -213,7 +235,8 @@ async function down() {
     return;
   }
   const pids = JSON.parse(readFileSync(pidsFile, 'utf8'));
-  // The gateway first, so it drains its calls while the cells still answer.
+  // The gateway first, so it drains its calls while the cells still answer; relays stop with the
+  // cells (what they have not published stays in the outbox for the next start).
   for (const name of ['gateway', ...Object.keys(pids).filter((name) => name !== 'gateway')]) {
     const pid = pids[name];
     if (pid === undefined || !alive(pid) || !ours(pid)) continue;

@@ -1,6 +1,8 @@
 // Entry point of the cell process: one cell's payment, account and accounting services on its own
-// MySQL shard. Subcommands: serve (default), migrate, reconcile [--shadow], shadow-clean
-// [--confirm <database>] (see docs/processes.md and docs/shadow-traffic.md).
+// Entry point of the cell process: one cell's payment, account and accounting services on its own
+// MySQL shard, and its side of cross-cell settlement (the SettlementService). Subcommands: serve
+// (default), migrate, reconcile [--shadow], shadow-clean [--confirm <database>] (see
+// docs/processes.md and docs/shadow-traffic.md).
 import 'reflect-metadata';
 
 import { startCellGrpcServer } from '@cellpay/cell-server';
@@ -12,6 +14,7 @@ import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
+import { cellSettlementExtension } from './cell-settlement';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { parseShadowCleanArguments, shadowCleanCommand } from './commands/shadow-clean.command';
@@ -72,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger,
     ...(routing === undefined ? {} : { routing: routing.follower }),
     interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
+    extensions: [cellSettlementExtension(config, routing)],
   });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);

@@ -44,12 +44,13 @@ export const demoUsersPerCell = 2;
 export const demoTopUpMinor = 100_000n;
 
 /**
- * Seeds the demo: the demo merchant's account in every cell (a payment credits the merchant in
- * the payer's cell), then wallets for the demo users opened and funded through the public API
+ * Seeds the demo: the demo merchant's account in its home cell (the cell of its ID: a payer in
+ * another cell pays it across cells, through settlement), then wallets for the demo users opened and funded through the public API
  * with the first-party credential, exactly as a wallet backend would.
  */
 export async function seedDemo(platform: EmbeddedPlatform): Promise<readonly DemoUser[]> {
-  for (const cell of platform.cells) {
+  const merchantCellId = platform.routing.current().routeUser(demoMerchantId).cellId;
+  for (const cell of platform.cells.filter((candidate) => candidate.cellId === merchantCellId)) {
     await platform.transport.call(cell.cellId, {
       service: 'AccountService',
       method: 'openAccount',

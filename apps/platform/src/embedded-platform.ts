@@ -24,6 +24,15 @@ import {
 } from '@cellpay/gateway-server';
 import type { Logger } from '@cellpay/observability';
 import { type CellRoute, evenlySpreadSnapshot, RoutingTable } from '@cellpay/routing';
+import {
+  ApplySettlementEventUseCase,
+  CellOutboxSource,
+  MemorySettlementStore,
+  routerOf,
+  settlementGrpcExtension,
+} from '@cellpay/settlement-cell';
+
+import { InProcessSettlementBus } from './in-process-settlement';
 
 /** A routing table held in memory that tests (and a future embedded cellctl) can change. */
 export class MemoryRouting {
@@ -75,6 +84,8 @@ export interface EmbeddedCell {
   readonly port: number;
   app: INestMicroservice | undefined;
   readonly store: MemoryCellStore;
+  /** Settlement's outbox, inbox and sagas of this cell, next to its shard. */
+  readonly settlementStore: MemorySettlementStore;
 }
 
 export interface EmbeddedPlatform {
@@ -88,6 +99,8 @@ export interface EmbeddedPlatform {
   readonly breakers: CellBreakers;
   readonly transport: GrpcCellTransport;
   readonly credentials: readonly DemoCredential[];
+  /** Carries cross-cell settlement events between the cells (relay, Kafka and consumer in one). */
+  readonly settlement: InProcessSettlementBus;
   /** Registers one more credential (tests: scopes, other merchants). */
   addCredential(
     ownerId: string,
@@ -121,7 +134,8 @@ export const demoCurrency = 'CNY';
  * The whole platform in one process on the embedded default: N cells (each its own in-memory
  * shard behind its own gRPC server, exactly the server the cell process runs, slot guard on) and
  * the gateway in front of them (the same gateway code as the real process, with credentials,
- * nonces and rate limits in memory). Cells and gateway still talk gRPC over loopback, so every
+ * nonces and rate limits in memory). Cross-cell payments settle through an in-process bus in
+ * place of the relay, Kafka and the inbox consumer. Cells and gateway still talk gRPC over loopback, so every
  * call crosses the same wire and error mapping as in production.
  */
 export async function startEmbeddedPlatform(
@@ -151,7 +165,18 @@ export async function startEmbeddedPlatform(
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId: cell.cellId, slotCount: options.slotCount },
       },
-      { port: cell.port, logger: options.logger, routing, host: '127.0.0.1' },
+      {
+        port: cell.port,
+        logger: options.logger,
+        routing,
+        host: '127.0.0.1',
+        extensions: [
+          settlementGrpcExtension({
+            store: cell.settlementStore,
+            router: routerOf(() => routing.current()),
+          }),
+        ],
+      },
     );
   };
   for (const route of cellRoutes) {
@@ -162,10 +187,20 @@ export async function startEmbeddedPlatform(
       address: `127.0.0.1:${port}`,
       app: undefined,
       store: new MemoryCellStore(),
+      settlementStore: new MemorySettlementStore(),
     };
     await startCell(cell);
     cells.push(cell);
   }
+  const settlement = new InProcessSettlementBus(
+    cells.map((cell) => ({
+      cellId: cell.cellId,
+      outbox: new CellOutboxSource(cell.store, cell.settlementStore),
+      applier: () => cell.app?.get(ApplySettlementEventUseCase, { strict: false }),
+    })),
+    options.logger,
+  );
+  settlement.start();
   const transport = new GrpcCellTransport(
     new Map(cells.map((cell) => [cell.cellId, cell.address])),
   );
@@ -238,6 +273,7 @@ export async function startEmbeddedPlatform(
     breakers,
     transport,
     credentials,
+    settlement,
     addCredential,
     killCell: async (cellId) => {
       const cell = cellNamed(cellId);
@@ -252,6 +288,7 @@ export async function startEmbeddedPlatform(
       await gateway.shutdown();
       breakers.shutdown();
       transport.close();
+      await settlement.stop();
       for (const cell of cells) await cell.app?.close();
     },
   };

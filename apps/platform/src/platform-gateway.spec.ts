@@ -18,6 +18,7 @@ import { decodeErrorStatus, publicProtoPath } from '@cellpay/proto';
 import { RoutingTable, slotOf } from '@cellpay/routing';
 import { CellpayClient, CellpayError } from '@cellpay/sdk';
 import { signatureHeaders } from '@cellpay/signing';
+import { pollUntil } from '@cellpay/testing';
 
 import { type DemoUser, seedDemo } from './demo-seed';
 import {
@@ -124,7 +125,8 @@ describe('the gateway in front of three cells (embedded platform)', () => {
 
   describe('end to end with the SDK', () => {
     it('pays, queries by both IDs, refunds, and the balances follow', async () => {
-      const payer = userIn('cell-2');
+      // The demo merchant lives in cell-1: a payer there pays it inside the cell.
+      const payer = userIn('cell-1');
       const before = BigInt(await balanceOf(payer.accountId));
       const payment = await merchant.pay({
         outTradeNo: 'e2e-pay-1',
@@ -135,8 +137,10 @@ describe('the gateway in front of three cells (embedded platform)', () => {
       expect(payment.paymentId).toMatch(/^pay_\d{4}/);
       // The payment ID embeds the payer's slot.
       expect(Number(payment.paymentId.slice(4, 8))).toBe(slotOf(payer.userId, 100));
+      expect(payment.settlementState).toBe('local');
       await expect(merchant.getPayment({ paymentId: payment.paymentId })).resolves.toMatchObject({
         outTradeNo: 'e2e-pay-1',
+        settlementState: 'local',
       });
       await expect(merchant.getPayment({ outTradeNo: 'e2e-pay-1' })).resolves.toMatchObject({
         paymentId: payment.paymentId,
@@ -147,12 +151,78 @@ describe('the gateway in front of three cells (embedded platform)', () => {
         amountMinor: 234n,
       });
       expect(refund.refundId).toMatch(/^rfd_\d{4}/);
+      expect(refund).toMatchObject({ status: 'succeeded', outRefundNo: 'e2e-refund-1' });
       expect(refund.payment).toMatchObject({ refundedMinor: '234', status: 'partly_refunded' });
+      await expect(merchant.getRefund({ refundId: refund.refundId })).resolves.toMatchObject({
+        status: 'succeeded',
+        amountMinor: '234',
+        outRefundNo: 'e2e-refund-1',
+        payment: { settlementState: 'local', refundedMinor: '234' },
+      });
       expect(BigInt(await balanceOf(payer.accountId))).toBe(before - 1_000n);
     });
 
-    it('authorizes, captures in part, and replays a retried capture without a second effect', async () => {
+    it('pays a merchant of another cell: settling, then settled through the in-process bus', async () => {
+      const payer = userIn('cell-2');
+      const before = BigInt(await balanceOf(payer.accountId));
+      const payment = await merchant.pay({
+        outTradeNo: 'e2e-cross-1',
+        payerAccountId: payer.accountId,
+        amount: cny(2_000n),
+      });
+      expect(payment).toMatchObject({ status: 'captured', amountMinor: '2000' });
+      expect(['settling', 'settled']).toContain(payment.settlementState);
+      await pollUntil(
+        async () =>
+          (await merchant.getPayment({ outTradeNo: 'e2e-cross-1' })).settlementState === 'settled'
+            ? true
+            : undefined,
+        { timeoutMs: 5_000, description: 'the cross-cell payment settles' },
+      );
+      const refund = await merchant.refund({
+        paymentId: payment.paymentId,
+        outRefundNo: 'e2e-cross-refund-1',
+        amountMinor: 500n,
+      });
+      expect(['pending', 'succeeded']).toContain(refund.status);
+      const done = await pollUntil(
+        async () => {
+          const seen = await merchant.getRefund({ refundId: refund.refundId });
+          return seen.status === 'pending' ? undefined : seen;
+        },
+        { timeoutMs: 5_000, description: 'the cross-cell refund ends' },
+      );
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        outRefundNo: 'e2e-cross-refund-1',
+        payment: { refundedMinor: '500', settlementState: 'settled' },
+      });
+      expect(BigInt(await balanceOf(payer.accountId))).toBe(before - 1_500n);
+    });
+
+    it('refuses to authorize across cells, without effect', async () => {
       const payer = userIn('cell-3');
+      const before = await wallets.getBalance({ accountId: payer.accountId });
+      const refused = await refusalOf(
+        merchant.authorize({
+          outTradeNo: 'e2e-auth-cross-1',
+          payerAccountId: payer.accountId,
+          amount: cny(5_000n),
+          ttlSeconds: 600,
+        }),
+      );
+      expect(refused).toMatchObject({
+        code: status.FAILED_PRECONDITION,
+        reason: 'cross_cell_authorization_not_supported',
+      });
+      await expect(wallets.getBalance({ accountId: payer.accountId })).resolves.toEqual(before);
+      expect(
+        await refusalOf(merchant.getPayment({ outTradeNo: 'e2e-auth-cross-1' })),
+      ).toMatchObject({ code: status.NOT_FOUND, reason: 'payment_not_found' });
+    });
+
+    it('authorizes, captures in part, and replays a retried capture without a second effect', async () => {
+      const payer = userIn('cell-1', 1);
       const before = BigInt(await balanceOf(payer.accountId));
       const authorized = await merchant.authorize({
         outTradeNo: 'e2e-auth-1',
@@ -214,7 +284,7 @@ describe('the gateway in front of three cells (embedded platform)', () => {
       });
     });
 
-    it('transfers within a cell, pages the statement, and refuses a cross-cell transfer', async () => {
+    it('transfers within a cell, pages the statement, and settles a cross-cell transfer', async () => {
       const owner = userIn('cell-1');
       const sameCell = await wallets.transfer({
         requestId: 'xfer-same-1',
@@ -232,20 +302,24 @@ describe('the gateway in front of three cells (embedded platform)', () => {
         cursor: page.nextCursor,
       });
       expect(next.lines).toHaveLength(1);
-      const before = await balanceOf(owner.accountId);
-      const refused = await refusalOf(
-        wallets.transfer({
-          requestId: 'xfer-cross-1',
-          fromAccountId: owner.accountId,
-          toAccountId: userIn('cell-2').accountId,
-          amount: cny(1n),
-        }),
-      );
-      expect(refused).toMatchObject({
-        code: status.FAILED_PRECONDITION,
-        reason: 'cross_cell_transfer_not_supported',
+      expect(sameCell.settlementState).toBe('local');
+      const before = BigInt(await balanceOf(owner.accountId));
+      const receiver = userIn('cell-2', 1);
+      const receiverBefore = BigInt(await balanceOf(receiver.accountId));
+      const crossCell = await wallets.transfer({
+        requestId: 'xfer-cross-1',
+        fromAccountId: owner.accountId,
+        toAccountId: receiver.accountId,
+        amount: cny(7n),
       });
-      expect(await balanceOf(owner.accountId)).toBe(before);
+      expect(crossCell).toMatchObject({ kind: 'transfer', toAccountId: receiver.accountId });
+      expect(['settling', 'settled']).toContain(crossCell.settlementState);
+      expect(BigInt(await balanceOf(owner.accountId))).toBe(before - 7n);
+      await pollUntil(
+        async () =>
+          BigInt(await balanceOf(receiver.accountId)) === receiverBefore + 7n ? true : undefined,
+        { timeoutMs: 5_000, description: 'the receiver in cell-2 is credited' },
+      );
     });
   });
 
@@ -361,7 +435,7 @@ describe('the gateway in front of three cells (embedded platform)', () => {
     it("refuses another merchant's payment for every method that takes an object ID", async () => {
       const owned = await merchant.authorize({
         outTradeNo: 'sec-owned-1',
-        payerAccountId: userIn('cell-3', 1).accountId,
+        payerAccountId: userIn('cell-1', 1).accountId,
         amount: cny(300n),
         ttlSeconds: 600,
       });
@@ -369,6 +443,17 @@ describe('the gateway in front of three cells (embedded platform)', () => {
         outTradeNo: 'sec-owned-2',
         payerAccountId: userIn('cell-3', 1).accountId,
         amount: cny(300n),
+      });
+      const localRefund = await merchant.refund({
+        paymentId: (
+          await merchant.pay({
+            outTradeNo: 'sec-owned-3',
+            payerAccountId: userIn('cell-1', 1).accountId,
+            amount: cny(300n),
+          })
+        ).paymentId,
+        outRefundNo: 'sec-refund-3',
+        amountMinor: 100n,
       });
       const rival = clientFor(
         platform,
@@ -398,6 +483,11 @@ describe('the gateway in front of three cells (embedded platform)', () => {
             reason: 'payment_not_found',
           });
         }
+        const refundLookup = await refusalOf(rival.getRefund({ refundId: localRefund.refundId }));
+        expect(refundLookup).toMatchObject({ code: status.NOT_FOUND, reason: 'refund_not_found' });
+        await expect(merchant.getRefund({ refundId: localRefund.refundId })).resolves.toMatchObject(
+          { status: 'succeeded', amountMinor: '100' },
+        );
         await expect(merchant.getPayment({ paymentId: owned.paymentId })).resolves.toMatchObject({
           status: 'authorized',
           capturedMinor: '0',

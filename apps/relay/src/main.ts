@@ -32,6 +32,8 @@ main().then(
         ? `${error.message}\n`
         : `relay: ${String(error instanceof Error ? error.stack : error)}\n`,
     );
-    process.exitCode = 1;
+    // A relay that failed to start may hold open sockets (ops server, Kafka, MySQL) that would keep
+    // a half-started process alive; exit so the supervisor sees the failure and restarts it.
+    process.exit(1);
   },
 );

@@ -24,6 +24,8 @@ export const relayConfigSchema = {
     pattern: /^[a-z0-9_-]{1,40}$/,
     defaultValue: 'cellpay',
   }),
+  /** Replicas of the cell's topics, which the relay creates when they are missing. */
+  CELLPAY_KAFKA_REPLICATION_FACTOR: integerSetting({ min: 1, max: 5, defaultValue: 1 }),
   CELLPAY_OUTBOX_BATCH_SIZE_MAX: integerSetting({ min: 1, max: 5_000, defaultValue: 500 }),
   CELLPAY_OPS_PORT: integerSetting({ min: 0, max: 65_535, defaultValue: 9_466 }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
@@ -55,6 +57,7 @@ export function relayRuntimeOptionsOf(config: RelayConfig): RelayRuntimeOptions 
     shardConnectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX,
     kafkaBrokers: config.CELLPAY_KAFKA_BROKERS.split(','),
     topicPrefix: config.CELLPAY_KAFKA_TOPIC_PREFIX,
+    topicReplicationFactor: config.CELLPAY_KAFKA_REPLICATION_FACTOR,
     batchSizeMax: config.CELLPAY_OUTBOX_BATCH_SIZE_MAX,
     opsPort: config.CELLPAY_OPS_PORT,
     ...(redisUrl === undefined

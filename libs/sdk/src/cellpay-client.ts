@@ -143,6 +143,11 @@ export class CellpayClient {
     return this.call('Payments', 'GetPayment', key);
   }
 
+  /** A refund by its ID: a cross-cell refund is `pending`, then `succeeded` or `failed`. */
+  getRefund(request: { refundId: string }): Promise<publicV1.PaymentRefund> {
+    return this.call('Payments', 'GetRefund', request);
+  }
+
   openAccount(request: { userId: string; currency: string }): Promise<publicV1.Account> {
     return this.call('Wallets', 'OpenAccount', request);
   }

@@ -87,6 +87,7 @@ export interface PaymentRepository {
 
 export interface RefundRepository {
   insert(refund: Refund): Promise<void>;
+  findById(id: string): Promise<Refund | undefined>;
   listByPayment(paymentId: string): Promise<readonly Refund[]>;
   listAfter(afterId: string, limit: number): Promise<readonly Refund[]>;
 }

@@ -1,4 +1,10 @@
-import { type INestMicroservice, type NestInterceptor } from '@nestjs/common';
+import {
+  type DynamicModule,
+  type INestMicroservice,
+  Module,
+  type NestInterceptor,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
@@ -10,7 +16,7 @@ import type { Logger } from '@cellpay/observability';
 import { CellModule } from '@cellpay/cell-runtime';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
-import { CellErrorFilter } from './grpc/cell-error.filter';
+import { CellErrorFilter, type ExtensionErrorMapper } from './grpc/cell-error.filter';
 import { RequestContextInterceptor } from './grpc/request-context.interceptor';
 import { SlotOwnershipGuard, type SlotOwnershipSource } from './grpc/slot-ownership.guard';
 
@@ -19,6 +25,17 @@ export const cellServiceNames = [
   `${cellV1.protobufPackage}.${cellV1.PAYMENT_SERVICE_NAME}`,
   `${cellV1.protobufPackage}.${cellV1.ACCOUNTING_SERVICE_NAME}`,
 ];
+
+/**
+ * More services on the cell's server, from a part the cell scope must not import (settlement):
+ * their Nest modules (controllers of services in the cell proto), the services' full names for
+ * grpc.health.v1, and how their own refusals map to a status and reason.
+ */
+export interface CellGrpcExtension {
+  readonly modules: readonly (Type | DynamicModule)[];
+  readonly serviceNames: readonly string[];
+  readonly errorMappers: readonly ExtensionErrorMapper[];
+}
 
 /**
  * The cell's gRPC server: the three services, grpc.health.v1 and server reflection on one port.
@@ -34,18 +51,42 @@ export interface CellGrpcServerOptions {
   readonly routing?: SlotOwnershipSource;
   /** Run around every handler (metrics). */
   readonly interceptors?: readonly NestInterceptor[];
+  /** Composed modules serving more services on the same port (the cell process: settlement). */
+  readonly extensions?: readonly CellGrpcExtension[];
+}
+
+/** The cell's modules plus the extensions' in one application. */
+function rootModule(
+  persistence: CellPersistenceOptions,
+  extensions: readonly CellGrpcExtension[],
+): DynamicModule {
+  @Module({})
+  class CellServerModule {}
+  return {
+    module: CellServerModule,
+    imports: [
+      CellModule.register(persistence),
+      ...extensions.flatMap((extension) => extension.modules),
+    ],
+  };
 }
 
 export async function startCellGrpcServer(
   persistence: CellPersistenceOptions,
   options: CellGrpcServerOptions,
 ): Promise<INestMicroservice> {
-  const { port, logger, host = '0.0.0.0' } = options;
+  const { port, logger, host = '0.0.0.0', extensions = [] } = options;
+  const serviceNames = [
+    ...cellServiceNames,
+    ...extensions.flatMap((extension) => extension.serviceNames),
+  ];
   const health = new HealthImplementation(
-    Object.fromEntries(['', ...cellServiceNames].map((name) => [name, 'SERVING'])),
+    Object.fromEntries(['', ...serviceNames].map((name) => [name, 'SERVING'])),
   );
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    CellModule.register(persistence),
+    extensions.length === 0
+      ? CellModule.register(persistence)
+      : rootModule(persistence, extensions),
     {
       logger: false,
       transport: Transport.GRPC,
@@ -64,12 +105,17 @@ export async function startCellGrpcServer(
       },
     },
   );
-  app.useGlobalFilters(new CellErrorFilter(logger));
+  app.useGlobalFilters(
+    new CellErrorFilter(
+      logger,
+      extensions.flatMap((extension) => extension.errorMappers),
+    ),
+  );
   if (options.routing !== undefined) {
     app.useGlobalGuards(new SlotOwnershipGuard(persistence.settings.cellId, options.routing));
   }
   app.useGlobalInterceptors(new RequestContextInterceptor(logger), ...(options.interceptors ?? []));
   await app.listen();
-  logger.info({ port, services: cellServiceNames }, 'cell gRPC server listening');
+  logger.info({ port, services: serviceNames }, 'cell gRPC server listening');
   return app;
 }

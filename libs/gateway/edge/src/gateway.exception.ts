@@ -25,8 +25,11 @@ export enum GatewayErrorCode {
   CellUnavailable = 'cell_unavailable',
   /** The routing table moved and the cell still refused after one refresh and retry. */
   RoutingStale = 'routing_stale',
-  /** Moving money between cells is settlement's job; a wallet transfer stays in one cell. */
-  CrossCellTransferNotSupported = 'cross_cell_transfer_not_supported',
+  /**
+   * An authorization freezes funds for a later capture; across cells that would need a hold
+   * protocol between two shards, which settlement does not have. Pay in one step instead.
+   */
+  CrossCellAuthorizationNotSupported = 'cross_cell_authorization_not_supported',
   Internal = 'internal',
 }
 

@@ -12,7 +12,7 @@ import { loadSync } from '@grpc/proto-loader';
 
 import { cellProtoPath } from '@cellpay/proto';
 
-export type CellServiceName = 'AccountService' | 'PaymentService';
+export type CellServiceName = 'AccountService' | 'PaymentService' | 'SettlementService';
 
 /** One forwarded call: which cell service and method, the request, and what travels with it. */
 export interface CellCall {
@@ -64,6 +64,7 @@ export class GrpcCellTransport implements CellTransport {
     this.services = {
       AccountService: v1['AccountService'] as ServiceClientConstructor,
       PaymentService: v1['PaymentService'] as ServiceClientConstructor,
+      SettlementService: v1['SettlementService'] as ServiceClientConstructor,
     };
   }
 

@@ -26,7 +26,7 @@ export const gatewayStatusOf: Readonly<Record<GatewayErrorCode, status>> = {
   [GatewayErrorCode.SlotFrozen]: status.UNAVAILABLE,
   [GatewayErrorCode.CellUnavailable]: status.UNAVAILABLE,
   [GatewayErrorCode.RoutingStale]: status.UNAVAILABLE,
-  [GatewayErrorCode.CrossCellTransferNotSupported]: status.FAILED_PRECONDITION,
+  [GatewayErrorCode.CrossCellAuthorizationNotSupported]: status.FAILED_PRECONDITION,
   [GatewayErrorCode.Internal]: status.INTERNAL,
 };
 

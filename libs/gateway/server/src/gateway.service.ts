@@ -92,12 +92,20 @@ export function cellReasonOf(error: unknown): { reason: string; cellEpoch?: bigi
   }
 }
 
-function isSlotRefusal(error: unknown): boolean {
+/**
+ * The cell's own table disagreed with the gateway's about the payee of a cross-cell call: the
+ * payee lives in the payer's cell (the settlement refusal `payee_in_this_cell`).
+ */
+export const payeeInThisCellReason = 'payee_in_this_cell';
+
+/** A refusal that means the gateway's table is behind (or ahead of) the cell's: refresh, retry. */
+function isRoutingRefusal(error: unknown): boolean {
   const reason = cellReasonOf(error)?.reason;
   return (
     reason === slotRefusalReasons.notOwned ||
     reason === slotRefusalReasons.routerAhead ||
-    reason === slotRefusalReasons.frozen
+    reason === slotRefusalReasons.frozen ||
+    reason === payeeInThisCellReason
   );
 }
 
@@ -118,10 +126,16 @@ export function isCellFailure(error: unknown): boolean {
   return transportFailureCodes.has(code) && cellReasonOf(error) === undefined;
 }
 
+/** The cell that owns a user or a slot in this table, whatever the slot's state. */
+export function cellOwning(table: RoutingTable, route: DirectRoute): string {
+  return (route.kind === 'user' ? table.routeUser(route.userId) : table.routeSlot(route.slot))
+    .cellId;
+}
+
 /**
  * One public call, start to end: authenticate, route by the slot of the user or of the ID, forward
  * to the owning cell through its breaker with the routing epoch and a deadline, and on a cell's
- * slot refusal refresh the table and retry once. Holds no money state and makes no business
+ * slot refusal (or its disagreement about a payee's cell) refresh the table and retry once. Holds no money state and makes no business
  * decision; the cell does.
  */
 export class GatewayService {
@@ -161,16 +175,16 @@ export class GatewayService {
     try {
       return await this.routed(operation, request, principal, route);
     } catch (error) {
-      if (!isSlotRefusal(error)) throw error;
+      if (!isRoutingRefusal(error)) throw error;
       // The table moved under us (or the cell is behind): catch up once, then route again.
       await this.catchUp(cellReasonOf(error));
       try {
         return await this.routed(operation, request, principal, route);
       } catch (retryError) {
-        if (!isSlotRefusal(retryError)) throw retryError;
+        if (!isRoutingRefusal(retryError)) throw retryError;
         throw new GatewayError(
           GatewayErrorCode.RoutingStale,
-          'the cell refused the slot twice; the routing table is moving, retry shortly',
+          'the cell refused the route twice; the routing table is moving, retry shortly',
         );
       }
     }
@@ -184,19 +198,16 @@ export class GatewayService {
   ): Promise<object> {
     const table = this.dependencies.routing.current();
     const decision = this.decide(table, route);
-    if (operation.sameCellAs !== undefined) {
-      const other = this.decide(table, operation.sameCellAs(request));
-      if (other.cellId !== decision.cellId) {
-        throw new GatewayError(
-          GatewayErrorCode.CrossCellTransferNotSupported,
-          'both accounts of a wallet transfer must live in the same cell',
-        );
-      }
-    }
+    const counterpart = operation.counterpart?.(request, principal);
+    // Only the owner matters here, not its state: a payee's cell that is down or frozen must not
+    // hold up the payer, whose cell alone commits the payment (settlement catches up later).
+    const crossCell =
+      counterpart !== undefined && cellOwning(table, counterpart) !== decision.cellId;
     return operation.forward(
       (call) => this.callCell(operation, decision, call),
       request,
       principal,
+      { crossCell },
     );
   }
 
@@ -275,6 +286,7 @@ export class GatewayService {
           ),
         request,
         principal,
+        { crossCell: false },
       ),
     );
     const results = await Promise.allSettled(attempts);

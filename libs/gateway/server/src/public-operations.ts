@@ -12,6 +12,14 @@ export type RouteKey =
 /** A route to exactly one cell. */
 export type DirectRoute = Exclude<RouteKey, { kind: 'every_cell' }>;
 
+/**
+ * Where the call's parties live by the gateway's table: `crossCell` when the counterpart (the
+ * merchant of a payment, the receiver of a transfer) lives in another cell than the routed party.
+ */
+export interface Placement {
+  readonly crossCell: boolean;
+}
+
 /** Calls the chosen cell (deadline, epoch and slot metadata are added by the caller). */
 export type CellInvoker = (
   call: Pick<CellCall, 'service' | 'method' | 'request'>,
@@ -36,9 +44,17 @@ export interface PublicOperation {
    */
   readonly retryable: boolean;
   route(request: Request): RouteKey;
-  /** A second object the call touches, which must live in the same cell (wallet transfers). */
-  sameCellAs?(request: Request): DirectRoute;
-  forward(cell: CellInvoker, request: Request, principal: Principal): Promise<object>;
+  /**
+   * The party money moves to (a payment's merchant, a transfer's receiver). When it lives in
+   * another cell the call is cross-cell; the routed cell checks that again with its own table.
+   */
+  counterpart?(request: Request, principal: Principal): DirectRoute;
+  forward(
+    cell: CellInvoker,
+    request: Request,
+    principal: Principal,
+    placement: Placement,
+  ): Promise<object>;
 }
 
 export const publicIdPattern = /^(acc|pay|rfd|trf)_(\d{4})[0-9A-Za-z]{8,32}$/;
@@ -46,7 +62,7 @@ export const publicIdPattern = /^(acc|pay|rfd|trf)_(\d{4})[0-9A-Za-z]{8,32}$/;
 const cellOwnedSlot = 9999;
 
 /** The slot embedded in an ID the platform handed out; anything else is malformed_id. */
-export function slotOfId(value: unknown, prefix: 'acc' | 'pay', field: string): number {
+export function slotOfId(value: unknown, prefix: 'acc' | 'pay' | 'rfd', field: string): number {
   const text = typeof value === 'string' ? value : '';
   if (text === '') {
     throw new GatewayError(GatewayErrorCode.FieldRequired, `${field} is required`, { field });
@@ -72,7 +88,7 @@ function money(request: Request): { amountMinor: string; currency: string } {
   return { amountMinor: text(amount, 'amountMinor'), currency: text(amount, 'currency') };
 }
 
-function presentPayment(view: Record<string, unknown>): publicV1.Payment {
+function presentPayment(view: Record<string, unknown>, settlementState: string): publicV1.Payment {
   return {
     paymentId: String(view['paymentId'] ?? ''),
     merchantId: String(view['merchantId'] ?? ''),
@@ -86,6 +102,34 @@ function presentPayment(view: Record<string, unknown>): publicV1.Payment {
     status: String(view['status'] ?? ''),
     createdAt: String(view['createdAt'] ?? ''),
     updatedAt: String(view['updatedAt'] ?? ''),
+    settlementState,
+  };
+}
+
+/** A cell's `SettledPayment`: the payment and where its money stands. */
+function presentSettledPayment(settled: Record<string, unknown>): publicV1.Payment {
+  return presentPayment(
+    (settled['payment'] ?? {}) as Record<string, unknown>,
+    String(settled['settlementState'] ?? ''),
+  );
+}
+
+/** A cell's `SettledRefund`: the refund, its outcome and its payment. */
+function presentSettledRefund(settled: Record<string, unknown>): publicV1.PaymentRefund {
+  const refund = (settled['refund'] ?? {}) as Record<string, unknown>;
+  return {
+    refundId: String(refund['refundId'] ?? ''),
+    paymentId: String(refund['paymentId'] ?? ''),
+    outRefundNo: String(refund['outRefundNo'] ?? ''),
+    amountMinor: String(refund['amountMinor'] ?? '0'),
+    currency: String(refund['currency'] ?? ''),
+    createdAt: String(refund['createdAt'] ?? ''),
+    payment: presentPayment(
+      (refund['payment'] ?? {}) as Record<string, unknown>,
+      String(settled['paymentSettlementState'] ?? ''),
+    ),
+    status: String(settled['status'] ?? ''),
+    failureReason: String(settled['failureReason'] ?? ''),
   };
 }
 
@@ -102,7 +146,10 @@ function presentAccount(view: Record<string, unknown>): publicV1.Account {
   };
 }
 
-function presentTransfer(view: Record<string, unknown>): publicV1.WalletTransfer {
+function presentTransfer(
+  view: Record<string, unknown>,
+  settlementState: string,
+): publicV1.WalletTransfer {
   return {
     transferId: String(view['transferId'] ?? ''),
     kind: String(view['kind'] ?? ''),
@@ -113,6 +160,7 @@ function presentTransfer(view: Record<string, unknown>): publicV1.WalletTransfer
       currency: String(view['currency'] ?? ''),
     },
     createdAt: String(view['createdAt'] ?? ''),
+    settlementState,
   };
 }
 
@@ -123,23 +171,30 @@ export const statementPageSizeDefault = 50;
 
 const payments = 'PaymentService';
 const accounts = 'AccountService';
+/** The cell's settlement-aware operations (cross-cell, refunds, queries with settlement state). */
+const settlement = 'SettlementService';
+/** What a payment the cell made inside itself is, in `settlement_state`. */
+const localSettlement = 'local';
 
-function createPayment(method: 'pay' | 'authorize'): PublicOperation['forward'] {
-  return async (cell, request, principal) =>
-    presentPayment(
-      await cell({
-        service: payments,
-        method,
-        request: {
-          merchantId: principal.ownerId,
-          outTradeNo: text(request, 'outTradeNo'),
-          payerAccountId: text(request, 'payerAccountId'),
-          ...money(request),
-          ttlSeconds: method === 'authorize' ? Number(request['ttlSeconds'] ?? 0) : 0,
-        },
-      }),
-    );
+function paymentRequest(
+  request: Request,
+  principal: Principal,
+  ttlSeconds: number,
+): Record<string, unknown> {
+  return {
+    merchantId: principal.ownerId,
+    outTradeNo: text(request, 'outTradeNo'),
+    payerAccountId: text(request, 'payerAccountId'),
+    ...money(request),
+    ttlSeconds,
+  };
 }
+
+/** The merchant of a payment is the caller; its cell is the cell of its ID. */
+const merchantOf = (_request: Request, principal: Principal): DirectRoute => ({
+  kind: 'user',
+  userId: principal.ownerId,
+});
 
 const byPayer = (request: Request): DirectRoute => ({
   kind: 'slot',
@@ -163,7 +218,24 @@ const operationList: readonly PublicOperation[] = [
     scope: 'pay',
     retryable: true,
     route: byPayer,
-    forward: createPayment('pay'),
+    counterpart: merchantOf,
+    forward: async (cell, request, principal, { crossCell }) =>
+      crossCell
+        ? presentSettledPayment(
+            await cell({
+              service: settlement,
+              method: 'payCrossCell',
+              request: paymentRequest(request, principal, 0),
+            }),
+          )
+        : presentPayment(
+            await cell({
+              service: payments,
+              method: 'pay',
+              request: paymentRequest(request, principal, 0),
+            }),
+            localSettlement,
+          ),
   },
   {
     service: 'Payments',
@@ -171,7 +243,23 @@ const operationList: readonly PublicOperation[] = [
     scope: 'pay',
     retryable: true,
     route: byPayer,
-    forward: createPayment('authorize'),
+    counterpart: merchantOf,
+    forward: async (cell, request, principal, { crossCell }) => {
+      if (crossCell) {
+        throw new GatewayError(
+          GatewayErrorCode.CrossCellAuthorizationNotSupported,
+          'the payer and the merchant live in different cells: use Pay, which settles across cells',
+        );
+      }
+      return presentPayment(
+        await cell({
+          service: payments,
+          method: 'authorize',
+          request: paymentRequest(request, principal, Number(request['ttlSeconds'] ?? 0)),
+        }),
+        localSettlement,
+      );
+    },
   },
   {
     service: 'Payments',
@@ -190,6 +278,7 @@ const operationList: readonly PublicOperation[] = [
             amountMinor: text(request, 'amountMinor'),
           },
         }),
+        localSettlement,
       ),
   },
   {
@@ -205,6 +294,7 @@ const operationList: readonly PublicOperation[] = [
           method: 'voidPayment',
           request: { merchantId: principal.ownerId, paymentId: text(request, 'paymentId') },
         }),
+        localSettlement,
       ),
   },
   {
@@ -213,28 +303,20 @@ const operationList: readonly PublicOperation[] = [
     scope: 'refund',
     retryable: true,
     route: byPayment,
-    forward: async (cell, request, principal) => {
-      const refund = await cell({
-        service: payments,
-        method: 'refundPayment',
-        request: {
-          merchantId: principal.ownerId,
-          paymentId: text(request, 'paymentId'),
-          outRefundNo: text(request, 'outRefundNo'),
-          amountMinor: text(request, 'amountMinor'),
-        },
-      });
-      const result: publicV1.PaymentRefund = {
-        refundId: String(refund['refundId'] ?? ''),
-        paymentId: String(refund['paymentId'] ?? ''),
-        outRefundNo: String(refund['outRefundNo'] ?? ''),
-        amountMinor: String(refund['amountMinor'] ?? '0'),
-        currency: String(refund['currency'] ?? ''),
-        createdAt: String(refund['createdAt'] ?? ''),
-        payment: presentPayment((refund['payment'] ?? {}) as Record<string, unknown>),
-      };
-      return result;
-    },
+    // The payer's cell knows whether the payment crossed cells and refunds it the same way.
+    forward: async (cell, request, principal) =>
+      presentSettledRefund(
+        await cell({
+          service: settlement,
+          method: 'refundPayment',
+          request: {
+            merchantId: principal.ownerId,
+            paymentId: text(request, 'paymentId'),
+            outRefundNo: text(request, 'outRefundNo'),
+            amountMinor: text(request, 'amountMinor'),
+          },
+        }),
+      ),
   },
   {
     service: 'Payments',
@@ -252,20 +334,39 @@ const operationList: readonly PublicOperation[] = [
     },
     forward: async (cell, request, principal) => {
       const paymentId = text(request, 'paymentId');
-      const view =
+      const settled =
         paymentId !== ''
           ? await cell({
-              service: payments,
+              service: settlement,
               method: 'getPayment',
               request: { merchantId: principal.ownerId, paymentId },
             })
           : await cell({
-              service: payments,
+              service: settlement,
               method: 'getPaymentByOutTradeNo',
               request: { merchantId: principal.ownerId, outTradeNo: text(request, 'outTradeNo') },
             });
-      return presentPayment(view);
+      return presentSettledPayment(settled);
     },
+  },
+  {
+    service: 'Payments',
+    method: 'GetRefund',
+    scope: 'read',
+    retryable: true,
+    // A refund ID carries its payment's slot: the payer's cell, where the refund saga lives.
+    route: (request) => ({
+      kind: 'slot',
+      slot: slotOfId(request['refundId'], 'rfd', 'refund_id'),
+    }),
+    forward: async (cell, request, principal) =>
+      presentSettledRefund(
+        await cell({
+          service: settlement,
+          method: 'getRefund',
+          request: { merchantId: principal.ownerId, refundId: text(request, 'refundId') },
+        }),
+      ),
   },
   {
     service: 'Wallets',
@@ -324,6 +425,7 @@ const operationList: readonly PublicOperation[] = [
             ...amount,
           },
         }),
+        '',
       );
     },
   },
@@ -333,21 +435,31 @@ const operationList: readonly PublicOperation[] = [
     scope: 'wallet',
     retryable: true,
     route: byAccount('fromAccountId', 'from_account_id'),
-    sameCellAs: byAccount('toAccountId', 'to_account_id'),
-    forward: async (cell, request, principal) =>
-      presentTransfer(
-        await cell({
-          service: accounts,
-          method: 'transferMoney',
-          request: {
-            clientId: principal.ownerId,
-            requestId: text(request, 'requestId'),
-            fromAccountId: text(request, 'fromAccountId'),
-            toAccountId: text(request, 'toAccountId'),
-            ...money(request),
-          },
-        }),
-      ),
+    counterpart: byAccount('toAccountId', 'to_account_id'),
+    forward: async (cell, request, principal, { crossCell }) => {
+      const move = {
+        clientId: principal.ownerId,
+        requestId: text(request, 'requestId'),
+        fromAccountId: text(request, 'fromAccountId'),
+        toAccountId: text(request, 'toAccountId'),
+        ...money(request),
+      };
+      if (!crossCell) {
+        return presentTransfer(
+          await cell({ service: accounts, method: 'transferMoney', request: move }),
+          localSettlement,
+        );
+      }
+      const settled = await cell({
+        service: settlement,
+        method: 'transferCrossCell',
+        request: move,
+      });
+      return presentTransfer(
+        (settled['transfer'] ?? {}) as Record<string, unknown>,
+        String(settled['settlementState'] ?? ''),
+      );
+    },
   },
   {
     service: 'Wallets',

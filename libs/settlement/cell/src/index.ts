@@ -17,3 +17,7 @@ export * from './tokens';
 export * from './use-cases/apply-settlement-event.use-case';
 export * from './use-cases/query-saga.use-case';
 export * from './use-cases/start-cross-cell.use-case';
+export * from './grpc/settlement-grpc.extension';
+export * from './grpc/settlement.grpc-controller';
+export * from './settlement-payments.service';
+export * from './use-cases/query-settlement.use-case';

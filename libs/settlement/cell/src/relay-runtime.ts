@@ -1,5 +1,6 @@
 import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Kafka } from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 
 import { AccountingModule } from '@cellpay/cell-accounting';
@@ -35,6 +36,7 @@ import {
   startOpsServer,
 } from '@cellpay/observability';
 import {
+  ensureSettlementTopics,
   DeadLetterQueue,
   InboxConsumer,
   inboxConsumerDefaults,
@@ -78,10 +80,51 @@ export interface RelayRuntimeOptions {
   readonly shardConnectionsMax: number;
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
+  /** Replicas of the cell's topics when the relay creates them (1 on a one-broker cluster). */
+  readonly topicReplicationFactor?: number;
   readonly batchSizeMax: number;
   readonly opsPort: number;
   /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
   readonly switches?: { readonly globalMysql: MysqlEndpoint; readonly redis: RedisEndpoint };
+}
+
+/**
+ * Attempts at creating the cell's topics. Right after a topic is created (or while another
+ * client creates topics) the broker may still answer that it does not host a partition.
+ */
+const topicCreationAttemptsMax = 5;
+const topicCreationRetryDelayMs = 500;
+
+/**
+ * The cell's consumer owns its inbound and dead-letter topics: they exist before it subscribes
+ * (the broker never creates topics on its own), and so before other cells' relays publish to them.
+ */
+async function ensureOwnTopics(
+  kafka: Kafka,
+  options: RelayRuntimeOptions,
+  logger: Logger,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureSettlementTopics(
+          admin,
+          [options.cellId],
+          options.topicPrefix,
+          options.topicReplicationFactor ?? 1,
+        );
+        return;
+      } catch (error) {
+        if (attempt >= topicCreationAttemptsMax) throw error;
+        logger.warn({ err: error, attempt }, 'creating the settlement topics failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, topicCreationRetryDelayMs * attempt));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export interface RelayRuntime {
@@ -152,6 +195,7 @@ export async function startRelayRuntime(
     brokers: [...options.kafkaBrokers],
     clientId: `relay-${cellId}`,
   });
+  await ensureOwnTopics(kafka, options, logger);
   const producer = createIdempotentProducer(kafka);
   const consumer = createConsumer(kafka, `${options.topicPrefix}.inbox.${cellId}`);
   await producer.connect();

@@ -36,7 +36,7 @@ export class SettlementCellModule {
         QuerySagaUseCase,
         CrossCellService,
       ],
-      exports: [CrossCellService, ApplySettlementEventUseCase],
+      exports: [CrossCellService, ApplySettlementEventUseCase, settlementStoreToken],
     };
   }
 }

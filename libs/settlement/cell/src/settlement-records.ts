@@ -55,6 +55,8 @@ export interface SettlementRecords {
   updateSaga(saga: SagaRecord): Promise<void>;
   /** The sum of the pending cross-cell refunds of a payment (reserved against what was captured). */
   pendingRefundsOf(paymentId: string): Promise<bigint>;
+  /** The outbox row of one event (the request of a saga step), by its event ID. */
+  findOutboxEvent(eventId: string): Promise<OutboxEntry | undefined>;
   /** Unpublished outbox rows in sequence order, at most `limit`. */
   listUnpublished(limit: number): Promise<readonly OutboxEntry[]>;
   markPublished(sequences: readonly bigint[]): Promise<void>;

@@ -5,6 +5,8 @@ export enum SettlementErrorCode {
   /** The payment settled inside one cell; refund it with the local refund. */
   PaymentNotCrossCell = 'payment_not_cross_cell',
   SagaNotFound = 'saga_not_found',
+  /** No refund with this ID among the calling merchant's (another merchant's is not revealed). */
+  RefundNotFound = 'refund_not_found',
 }
 
 export class SettlementError extends Error {

@@ -228,6 +228,8 @@ export function cellStoreContract(name: string, factory: CellStoreFactory): void
       };
       await run((tx) => tx.refunds.insert(refund));
       expect(await run((tx) => tx.refunds.listByPayment(payment.id))).toEqual([refund]);
+      expect(await run((tx) => tx.refunds.findById(refund.id))).toEqual(refund);
+      expect(await run((tx) => tx.refunds.findById(ids.next('refund', 42)))).toBeUndefined();
       expect(await run((tx) => tx.refunds.listAfter('', 5))).toEqual([refund]);
     });
 

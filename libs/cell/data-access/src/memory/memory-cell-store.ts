@@ -225,6 +225,7 @@ export class MemoryCellStore implements UnitOfWork {
       },
       refunds: {
         insert: async (refund) => put(state.refunds, refund.id, { ...refund }),
+        findById: async (id) => copy(state.refunds.get(id)),
         listByPayment: async (paymentId) =>
           [...state.refunds.values()].filter((refund) => refund.paymentId === paymentId),
         listAfter: async (afterId, limit) =>

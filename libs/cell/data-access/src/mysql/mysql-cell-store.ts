@@ -428,6 +428,8 @@ class MysqlTransaction {
             ],
           );
         },
+        findById: async (id) =>
+          first(await this.rows(`SELECT * FROM ${t.refunds} WHERE id = ?`, [id]), refundOf),
         listByPayment: async (paymentId) =>
           (
             await this.rows(`SELECT * FROM ${t.refunds} WHERE payment_id = ? ORDER BY id`, [

@@ -38,14 +38,36 @@ export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
   [CellErrorCode.JournalUnbalanced]: status.INTERNAL,
 };
 
+/** A refusal of a module composed into the cell (e.g. settlement) that the cell core has no code for. */
+export interface ExtensionRefusal {
+  readonly code: status;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Recognizes the refusals of one composed module; undefined for any other error. */
+export type ExtensionErrorMapper = (error: unknown) => ExtensionRefusal | undefined;
+
 export interface GrpcErrorResponse {
   readonly code: status;
   readonly details: string;
   readonly metadata: Metadata;
 }
 
-export function grpcErrorOf(error: unknown): GrpcErrorResponse {
+export function grpcErrorOf(
+  error: unknown,
+  extensionMappers: readonly ExtensionErrorMapper[] = [],
+): GrpcErrorResponse {
   const metadata = new Metadata();
+  for (const mapper of extensionMappers) {
+    const refusal = mapper(error);
+    if (refusal === undefined) continue;
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeErrorStatus(refusal.code, refusal.message, refusal.reason),
+    );
+    return { code: refusal.code, details: refusal.message, metadata };
+  }
   if (error instanceof SlotOwnershipError) {
     // UNAVAILABLE: the call was not applied and may be retried once the router caught up.
     metadata.set(
@@ -76,10 +98,13 @@ export function grpcErrorOf(error: unknown): GrpcErrorResponse {
  */
 @Catch()
 export class CellErrorFilter implements RpcExceptionFilter<unknown> {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly extensionMappers: readonly ExtensionErrorMapper[] = [],
+  ) {}
 
   catch(exception: unknown): Observable<never> {
-    const response = grpcErrorOf(exception);
+    const response = grpcErrorOf(exception, this.extensionMappers);
     if (response.code === status.INTERNAL) {
       this.logger.error({ err: exception }, 'unexpected error in a gRPC handler');
     }

@@ -95,6 +95,7 @@ class MemorySettlementTables {
         [...this.sagas.values()]
           .filter((saga) => saga.paymentId === paymentId && saga.state === 'pending')
           .reduce((sum, saga) => sum + saga.amountMinor, 0n),
+      findOutboxEvent: async (eventId) => this.outbox.find((row) => row.event.eventId === eventId),
       listUnpublished: async (limit) => this.outbox.filter((row) => !row.published).slice(0, limit),
       markPublished: async (sequences) => {
         const wanted = new Set(sequences);

@@ -138,6 +138,13 @@ export class MysqlSettlementStore implements SettlementStore {
         );
         return BigInt(String(row?.['total'] ?? '0'));
       },
+      findOutboxEvent: async (eventId) => {
+        const [row] = await rows(
+          `SELECT sequence, event_json, published FROM ${t.outbox} WHERE event_id = ?`,
+          [eventId],
+        );
+        return row === undefined ? undefined : outboxOf(row);
+      },
       listUnpublished: async (limit) =>
         (
           await rows(

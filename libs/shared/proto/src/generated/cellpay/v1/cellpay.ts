@@ -126,6 +126,11 @@ export interface Payment {
   /** RFC 3339 UTC timestamps. */
   createdAt: string;
   updatedAt: string;
+  /**
+   * local (payer and merchant in one cell, and every authorization); for a cross-cell payment
+   * settling until the merchant's cell credited the merchant, then settled.
+   */
+  settlementState: string;
 }
 
 export interface PaymentRefund {
@@ -137,7 +142,21 @@ export interface PaymentRefund {
   currency: string;
   createdAt: string;
   /** The payment after this refund. */
-  payment: Payment | undefined;
+  payment:
+    | Payment
+    | undefined;
+  /**
+   * succeeded; a refund of a cross-cell payment is pending until the merchant's cell answered,
+   * then succeeded or failed (no money moved).
+   */
+  status: string;
+  /** Why the refund failed, e.g. insufficient_funds (the merchant's account could not cover it). */
+  failureReason: string;
+}
+
+export interface GetRefundRequest {
+  /** The refund ID the platform handed out (rfd_ ID). */
+  refundId: string;
 }
 
 export interface OpenAccountRequest {
@@ -175,7 +194,7 @@ export interface TransferRequest {
   /** The caller's idempotency key for this transfer. */
   requestId: string;
   fromAccountId: string;
-  /** Must live in the same cell as from_account_id (cross-cell transfers go through settlement). */
+  /** The receiving wallet, in any cell: a wallet in another cell is credited through settlement. */
   toAccountId: string;
   amount: Money | undefined;
 }
@@ -189,6 +208,8 @@ export interface WalletTransfer {
   toAccountId: string;
   amount: Money | undefined;
   createdAt: string;
+  /** Transfers: local (one cell), or settling then settled across cells. Empty for top-ups. */
+  settlementState: string;
 }
 
 export interface GetBalanceRequest {
@@ -251,6 +272,13 @@ export interface PaymentsClient {
   /** Reads one of the caller's payments by payment ID or by out_trade_no (scope read). */
 
   getPayment(request: GetPaymentRequest): Observable<Payment>;
+
+  /**
+   * Reads one of the caller's refunds by refund ID (scope read): a cross-cell refund shows
+   * pending until the merchant's cell answered, then succeeded or failed with the reason.
+   */
+
+  getRefund(request: GetRefundRequest): Observable<PaymentRefund>;
 }
 
 /**
@@ -282,11 +310,18 @@ export interface PaymentsController {
   /** Reads one of the caller's payments by payment ID or by out_trade_no (scope read). */
 
   getPayment(request: GetPaymentRequest): Promise<Payment> | Observable<Payment> | Payment;
+
+  /**
+   * Reads one of the caller's refunds by refund ID (scope read): a cross-cell refund shows
+   * pending until the merchant's cell answered, then succeeded or failed with the reason.
+   */
+
+  getRefund(request: GetRefundRequest): Promise<PaymentRefund> | Observable<PaymentRefund> | PaymentRefund;
 }
 
 export function PaymentsControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["pay", "authorize", "capture", "void", "refund", "getPayment"];
+    const grpcMethods: string[] = ["pay", "authorize", "capture", "void", "refund", "getPayment", "getRefund"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("Payments", method)(constructor.prototype[method], method, descriptor);
@@ -314,7 +349,10 @@ export interface WalletsClient {
 
   topUp(request: TopUpRequest): Observable<WalletTransfer>;
 
-  /** Moves money between two wallets of the same cell. Idempotent on request_id. */
+  /**
+   * Moves money between two wallets, in one cell or across cells (settled through Kafka).
+   * Idempotent on request_id.
+   */
 
   transfer(request: TransferRequest): Observable<WalletTransfer>;
 
@@ -338,7 +376,10 @@ export interface WalletsController {
 
   topUp(request: TopUpRequest): Promise<WalletTransfer> | Observable<WalletTransfer> | WalletTransfer;
 
-  /** Moves money between two wallets of the same cell. Idempotent on request_id. */
+  /**
+   * Moves money between two wallets, in one cell or across cells (settled through Kafka).
+   * Idempotent on request_id.
+   */
 
   transfer(request: TransferRequest): Promise<WalletTransfer> | Observable<WalletTransfer> | WalletTransfer;
 

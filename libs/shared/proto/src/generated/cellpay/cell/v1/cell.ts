@@ -181,6 +181,42 @@ export interface Refund {
   payment: Payment | undefined;
 }
 
+/**
+ * A payment with where its money stands: local (payer and merchant in this cell), settling or
+ * settled.
+ */
+export interface SettledPayment {
+  payment: Payment | undefined;
+  settlementState: string;
+}
+
+/** A wallet transfer with where its money stands: local, settling or settled. */
+export interface SettledTransfer {
+  transfer: Transfer | undefined;
+  settlementState: string;
+}
+
+/**
+ * A refund, local or cross-cell, with its outcome. A pending or failed cross-cell refund has no
+ * journal (no money moved in this cell yet).
+ */
+export interface SettledRefund {
+  refund:
+    | Refund
+    | undefined;
+  /** succeeded; a cross-cell refund pending, succeeded or failed. */
+  status: string;
+  /** Why a cross-cell refund failed (the merchant's cell's refusal), e.g. insufficient_funds. */
+  failureReason: string;
+  /** The settlement state of the refunded payment (refund.payment). */
+  paymentSettlementState: string;
+}
+
+export interface GetRefundRequest {
+  merchantId: string;
+  refundId: string;
+}
+
 export interface GetChartOfAccountsRequest {
 }
 
@@ -379,6 +415,82 @@ export function PaymentServiceControllerMethods() {
 }
 
 export const PAYMENT_SERVICE_NAME = "PaymentService";
+
+/**
+ * The payment operations that know about cross-cell settlement, served by the payer's cell (the
+ * cell process composes settlement with the cell). The gateway calls PayCrossCell and
+ * TransferCrossCell when its routing table puts the payee in another cell; the cell checks again
+ * with its own table and refuses with payee_in_this_cell (UNAVAILABLE, retry after a refresh) if
+ * they disagree. RefundPayment, GetPayment, GetPaymentByOutTradeNo and GetRefund work for local
+ * and cross-cell payments alike: the cell picks the cross-cell refund when the payment has a saga.
+ */
+
+export interface SettlementServiceClient {
+  payCrossCell(request: CreatePaymentRequest): Observable<SettledPayment>;
+
+  transferCrossCell(request: MoveMoneyRequest): Observable<SettledTransfer>;
+
+  refundPayment(request: RefundPaymentRequest): Observable<SettledRefund>;
+
+  getPayment(request: GetPaymentRequest): Observable<SettledPayment>;
+
+  getPaymentByOutTradeNo(request: GetPaymentByOutTradeNoRequest): Observable<SettledPayment>;
+
+  getRefund(request: GetRefundRequest): Observable<SettledRefund>;
+}
+
+/**
+ * The payment operations that know about cross-cell settlement, served by the payer's cell (the
+ * cell process composes settlement with the cell). The gateway calls PayCrossCell and
+ * TransferCrossCell when its routing table puts the payee in another cell; the cell checks again
+ * with its own table and refuses with payee_in_this_cell (UNAVAILABLE, retry after a refresh) if
+ * they disagree. RefundPayment, GetPayment, GetPaymentByOutTradeNo and GetRefund work for local
+ * and cross-cell payments alike: the cell picks the cross-cell refund when the payment has a saga.
+ */
+
+export interface SettlementServiceController {
+  payCrossCell(request: CreatePaymentRequest): Promise<SettledPayment> | Observable<SettledPayment> | SettledPayment;
+
+  transferCrossCell(
+    request: MoveMoneyRequest,
+  ): Promise<SettledTransfer> | Observable<SettledTransfer> | SettledTransfer;
+
+  refundPayment(request: RefundPaymentRequest): Promise<SettledRefund> | Observable<SettledRefund> | SettledRefund;
+
+  getPayment(request: GetPaymentRequest): Promise<SettledPayment> | Observable<SettledPayment> | SettledPayment;
+
+  getPaymentByOutTradeNo(
+    request: GetPaymentByOutTradeNoRequest,
+  ): Promise<SettledPayment> | Observable<SettledPayment> | SettledPayment;
+
+  getRefund(request: GetRefundRequest): Promise<SettledRefund> | Observable<SettledRefund> | SettledRefund;
+}
+
+export function SettlementServiceControllerMethods() {
+  return function (constructor: Function) {
+    const grpcMethods: string[] = [
+      "payCrossCell",
+      "transferCrossCell",
+      "refundPayment",
+      "getPayment",
+      "getPaymentByOutTradeNo",
+      "getRefund",
+    ];
+    for (const method of grpcMethods) {
+      const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
+      GrpcMethod("SettlementService", method)(constructor.prototype[method], method, descriptor);
+      Object.defineProperty(constructor.prototype, method, descriptor);
+    }
+    const grpcStreamMethods: string[] = [];
+    for (const method of grpcStreamMethods) {
+      const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
+      GrpcStreamMethod("SettlementService", method)(constructor.prototype[method], method, descriptor);
+      Object.defineProperty(constructor.prototype, method, descriptor);
+    }
+  };
+}
+
+export const SETTLEMENT_SERVICE_NAME = "SettlementService";
 
 export interface AccountingServiceClient {
   getChartOfAccounts(request: GetChartOfAccountsRequest): Observable<ChartOfAccounts>;
