@@ -5,7 +5,11 @@ import { join } from 'node:path';
 
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
 import { createMysqlPool } from '@cellpay/connections';
-import { type LocalGatewayFleet, provisionLocalFleet } from '@cellpay/loadgen';
+import {
+  type LocalClusterSettings,
+  type LocalGatewayFleet,
+  provisionLocalFleet,
+} from '@cellpay/loadgen';
 
 /** Bounds of starting and stopping the bench's own cluster. */
 export const benchClusterLimits = {
@@ -13,7 +17,16 @@ export const benchClusterLimits = {
   portProbesMax: 200,
 } as const;
 
-/** The bench's own cluster: the real processes on the shared servers, in databases of its own. */
+/** A cluster of cluster:up's real processes on the shared servers, in databases of its own. */
+export interface OwnCluster {
+  /** The environment that names it, for cluster:up/down, cellctl and the load generator. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly settings: LocalClusterSettings;
+  /** Stops the processes, drops the databases and removes the state folder. */
+  stop(): Promise<void>;
+}
+
+/** The bench's own cluster with its load fleet provisioned. */
 export interface BenchCluster {
   readonly fleet: LocalGatewayFleet;
   /** The processes whose CPU a payment costs when it uses `cells`: gateway, those cells (and their relays), their MariaDB primaries and replicas. */
@@ -67,17 +80,15 @@ function mysqldPid(name: string): number {
 
 /**
  * Starts cluster:up's processes (gateway and every cell) on the shared MariaDB, Redis and Kafka,
- * but in fresh databases, a Redis prefix and Kafka topic prefix of its own, on free ports: the
- * bench measures a clean cluster, and neither disturbs nor reads anyone else's. Then provisions
- * the load fleet (merchants, credentials, accounts) through cellctl on it.
+ * but in fresh databases, a Redis prefix and Kafka topic prefix of its own, on free ports: a
+ * clean cluster that neither disturbs nor reads anyone else's. `tag` names all of it.
  */
-export async function startBenchCluster(
-  options: { readonly merchantsPerCell: number; readonly payers: number },
+export async function startOwnCluster(
+  tag: string,
   log: (line: string) => void,
-): Promise<BenchCluster> {
+): Promise<OwnCluster> {
   const root = process.cwd();
-  const tag = `bench${process.pid}`;
-  const folder = join(root, 'tmp', 'bench', tag);
+  const folder = join(root, 'tmp', 'own-cluster', tag);
   const infraView = join(folder, 'infra');
   const clusterDir = join(folder, 'cluster');
   const endpoints = readInfraEndpoints();
@@ -92,25 +103,18 @@ export async function startBenchCluster(
       database: databases.cells[index] ?? '',
     })),
   ];
-  const dropDatabases = async (): Promise<void> => {
+  const onEachServer = async (statement: (database: string) => string): Promise<void> => {
     for (const server of servers) {
       const admin = createMysqlPool({ ...endpoints.mysql, port: server.port });
       try {
-        await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
+        await admin.query(statement(server.database));
       } finally {
         await admin.end();
       }
     }
   };
   mkdirSync(infraView, { recursive: true });
-  for (const server of servers) {
-    const admin = createMysqlPool({ ...endpoints.mysql, port: server.port });
-    try {
-      await admin.query(`CREATE DATABASE IF NOT EXISTS \`${server.database}\``);
-    } finally {
-      await admin.end();
-    }
-  }
+  await onEachServer((database) => `CREATE DATABASE IF NOT EXISTS \`${database}\``);
   writeFileSync(
     join(infraView, 'endpoints.json'),
     JSON.stringify({
@@ -121,14 +125,12 @@ export async function startBenchCluster(
   );
   copyFileSync(join(infraStateDir(), 'credential-kek'), join(infraView, 'credential-kek'));
   const cellPortBase = await freePortBlock(endpoints.cells.length);
-  const gatewayPort = (await freePort()) ?? 0;
-  const gatewayOpsPort = (await freePort()) ?? 0;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CELLPAY_INFRA_DIR: infraView,
     CELLPAY_CLUSTER_DIR: clusterDir,
-    CELLPAY_CLUSTER_GATEWAY_PORT: String(gatewayPort),
-    CELLPAY_CLUSTER_GATEWAY_OPS_PORT: String(gatewayOpsPort),
+    CELLPAY_CLUSTER_GATEWAY_PORT: String((await freePort()) ?? 0),
+    CELLPAY_CLUSTER_GATEWAY_OPS_PORT: String((await freePort()) ?? 0),
     CELLPAY_CLUSTER_CELL_PORT_BASE: String(cellPortBase),
     // cluster:up gives the cells no ops port of their own: let each take a free one.
     CELLPAY_OPS_PORT: '0',
@@ -139,26 +141,44 @@ export async function startBenchCluster(
     try {
       if (existsSync(join(clusterDir, 'pids.json'))) await runCluster('down', root, env);
     } finally {
-      await dropDatabases();
+      await onEachServer((database) => `DROP DATABASE IF EXISTS \`${database}\``);
       rmSync(folder, { recursive: true, force: true });
     }
   };
+  const settings: LocalClusterSettings = {
+    repositoryRoot: root,
+    clusterDir,
+    infraDir: infraView,
+    cellPortBase,
+    gatewayAddress: undefined,
+    cellAddresses: undefined,
+  };
   try {
     log(
-      `bench cluster: starting gateway and ${endpoints.cells.length} cells (cluster:up, databases ${tag}_*) ...`,
+      `own cluster: starting gateway and ${endpoints.cells.length} cells (cluster:up, databases ${tag}_*) ...`,
     );
     await runCluster('up', root, env);
+    return { env, settings, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The bench's own cluster (startOwnCluster) with the load fleet (merchants, credentials,
+ * accounts) provisioned on it through cellctl.
+ */
+export async function startBenchCluster(
+  options: { readonly merchantsPerCell: number; readonly payers: number },
+  log: (line: string) => void,
+): Promise<BenchCluster> {
+  const own = await startOwnCluster(`bench${process.pid}`, log);
+  try {
     const fleet = await provisionLocalFleet(
       {
-        cluster: {
-          repositoryRoot: root,
-          clusterDir,
-          infraDir: infraView,
-          cellPortBase,
-          gatewayAddress: undefined,
-          cellAddresses: undefined,
-        },
-        env,
+        cluster: own.settings,
+        env: own.env,
         cells: [],
         payers: options.payers,
         merchantsPerCell: options.merchantsPerCell,
@@ -171,8 +191,7 @@ export async function startBenchCluster(
     return {
       fleet,
       serverPids: (cells) => {
-        const pids = fleet.cluster.pids;
-        const processes = Object.entries(pids)
+        const processes = Object.entries(fleet.cluster.pids)
           .filter(
             ([name]) =>
               name === 'gateway' || cells.some((cell) => name === cell || name.endsWith(cell)),
@@ -184,10 +203,10 @@ export async function startBenchCluster(
         ]);
         return [...processes, ...shards];
       },
-      stop,
+      stop: () => own.stop(),
     };
   } catch (error) {
-    await stop().catch(() => undefined);
+    await own.stop().catch(() => undefined);
     throw error;
   }
 }
