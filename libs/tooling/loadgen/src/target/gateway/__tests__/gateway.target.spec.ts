@@ -1,5 +1,7 @@
 import { status } from '@grpc/grpc-js';
 
+import { CellpayError } from '@cellpay/sdk';
+
 import type { LoadOperation, OperationKind } from '../../../mix/operation-mix';
 import { TargetSetupError } from '../../load-target';
 import { errorStatusOf } from '../gateway-outcome';
@@ -245,6 +247,13 @@ describe('errorStatusOf', () => {
       'refund.FAILED_PRECONDITION.insufficient_funds',
     );
     expect(errorStatusOf('query', new Error('socket hang up'))).toBe('query.client_error');
+    const breakerOpen = new CellpayError(status.UNAVAILABLE, 'cell_unavailable', 'open', {
+      cell: 'cell-1',
+      cause: 'breaker_open',
+    });
+    expect(errorStatusOf('pay_same_cell', breakerOpen)).toBe(
+      'pay_same_cell.UNAVAILABLE.cell_unavailable.breaker_open',
+    );
     expect(
       errorStatusOf('pay_same_cell', refusal(status.INTERNAL, 'a reason: with spaces'.repeat(4))),
     ).toMatch(/^pay_same_cell\.INTERNAL\.a_reason__with_spaces[A-Za-z0-9_.-]*$/);
