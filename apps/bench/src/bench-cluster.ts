@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
-import { createMysqlPool } from '@cellpay/connections';
+import { createMysqlPool, createRedis } from '@cellpay/connections';
 import {
   type LocalClusterSettings,
   type LocalGatewayFleet,
@@ -15,14 +15,42 @@ import {
 export const benchClusterLimits = {
   clusterCommandTimeoutMs: 5 * 60_000,
   portProbesMax: 200,
+  /** Keys deleted per SCAN page, and pages at most, when the cluster's Redis prefix is cleared. */
+  redisScanPageSize: 500,
+  redisScanPagesMax: 10_000,
 } as const;
+
+/** Deletes the keys under `prefix:` (routing and switch documents, nonces, rate buckets). */
+async function clearRedisPrefix(
+  endpoint: { host: string; port: number },
+  prefix: string,
+): Promise<void> {
+  const redis = createRedis(endpoint);
+  try {
+    let cursor = '0';
+    for (let page = 0; page < benchClusterLimits.redisScanPagesMax; page += 1) {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix}:*`,
+        'COUNT',
+        benchClusterLimits.redisScanPageSize,
+      );
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+      if (cursor === '0') return;
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** A cluster of cluster:up's real processes on the shared servers, in databases of its own. */
 export interface OwnCluster {
   /** The environment that names it, for cluster:up/down, cellctl and the load generator. */
   readonly env: NodeJS.ProcessEnv;
   readonly settings: LocalClusterSettings;
-  /** Stops the processes, drops the databases and removes the state folder. */
+  /** Stops the processes, drops the databases, clears the Redis prefix, removes the state folder. */
   stop(): Promise<void>;
 }
 
@@ -142,6 +170,7 @@ export async function startOwnCluster(
       if (existsSync(join(clusterDir, 'pids.json'))) await runCluster('down', root, env);
     } finally {
       await onEachServer((database) => `DROP DATABASE IF EXISTS \`${database}\``);
+      await clearRedisPrefix(endpoints.redis, tag);
       rmSync(folder, { recursive: true, force: true });
     }
   };
