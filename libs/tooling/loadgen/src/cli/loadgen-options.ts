@@ -84,7 +84,7 @@ export const loadgenUsage = `usage: npm run loadgen -- [--target gateway|fake] [
                              (default: $CELLPAY_CLUSTER_CELL_PORT_BASE + n, as cluster:up places them)
   --cells <list>             gateway: the cells to use, e.g. cell-1,cell-2 (default: every active cell)
   --payers <n>               gateway: payer wallets opened and funded before the run (default ${defaultGatewayTargetFlags.payers}, max ${payerSetupLimits.payersMax})
-  --merchants-per-cell <n>   gateway: merchants registered per cell, the first one hot (default ${defaultGatewayTargetFlags.merchantsPerCell})
+  --merchants-per-cell <n>   gateway: merchants registered per cell; the first of the first cell is hot (default ${defaultGatewayTargetFlags.merchantsPerCell})
   --top-up-minor <n>         gateway: each payer's funding in minor units (default ${defaultGatewayTargetFlags.topUpMinor})
   --fake-latency-ms <ms>     fake target: mean latency (default ${defaultFakeTargetOptions.latencyMs})
   --fake-error-rate <0..1>   fake target: share of failed operations (default ${defaultFakeTargetOptions.errorRate})
