@@ -61,6 +61,7 @@ const scopeConstraints = [
       'scope:global',
       'scope:control-plane',
       'scope:sdk',
+      'scope:tooling',
       'scope:shared',
     ],
   },

@@ -33,6 +33,9 @@ export async function runWorkers(
   bounds: RunBounds,
   serverPids: readonly number[],
   operation: (index: number) => Promise<void>,
+  // In-process runs count this process (it runs the cell's code); runs through the network do
+  // not, since this process is then only the load generator.
+  settings: { readonly countOwnCpu: boolean } = { countOwnCpu: true },
 ): Promise<RunResult> {
   const latencies = new Float64Array(bounds.operationsMax);
   const errors = new Map<string, number>();
@@ -69,7 +72,7 @@ export async function runWorkers(
     errors,
     elapsedMs,
     latenciesMs: latencies.slice(0, done).sort(),
-    cpuMs: (cpu.user + cpu.system) / 1000 + serverMs,
+    cpuMs: (settings.countOwnCpu ? (cpu.user + cpu.system) / 1000 : 0) + serverMs,
   };
 }
 

@@ -32,7 +32,15 @@ export interface CellpayClientOptions {
   /** First pause between attempts; doubles each time, capped at backoffMsMax. */
   readonly backoffMs?: number;
   readonly backoffMsMax?: number;
+  /**
+   * Marks every request as stress (shadow) traffic: the gateway accepts the mark only from a
+   * credential with the stress scope, and the platform keeps its effects out of real money.
+   */
+  readonly stress?: boolean;
 }
+
+/** The metadata that marks a request as stress (shadow) traffic; its value is `1`. */
+export const stressTrafficHeader = 'x-cellpay-stress';
 
 export const cellpayClientDefaults = {
   deadlineMs: 5_000,
@@ -230,6 +238,7 @@ export class CellpayClient {
     metadata.set(signatureHeaders.timestamp, String(nowMs));
     metadata.set(signatureHeaders.nonce, nonce);
     metadata.set(signatureHeaders.signature, signRequest(this.options.secret, parts));
+    if (this.options.stress === true) metadata.set(stressTrafficHeader, '1');
     return metadata;
   }
 

@@ -1,5 +1,9 @@
 import { defaultOperationMix } from '../mix/operation-mix';
-import { LoadgenUsageError, parseLoadgenOptions } from './loadgen-options';
+import {
+  defaultGatewayTargetFlags,
+  LoadgenUsageError,
+  parseLoadgenOptions,
+} from './loadgen-options';
 
 describe('parseLoadgenOptions', () => {
   it('reads the acceptance command line with defaults for the rest', () => {
@@ -27,6 +31,38 @@ describe('parseLoadgenOptions', () => {
     });
   });
 
+  it('sends shadow traffic to the gateway of the local cluster when no target is named', () => {
+    const options = parseLoadgenOptions(['--profile', 'peak', '--rate', '500', '--duration', '30']);
+
+    expect(options.target).toBe('gateway');
+    expect(options.gateway).toEqual(defaultGatewayTargetFlags);
+    expect(options.gateway.live).toBe(false);
+  });
+
+  it('reads the gateway target settings', () => {
+    const options = parseLoadgenOptions([
+      '--live',
+      '--cluster-dir=/tmp/c',
+      '--gateway=127.0.0.1:55051',
+      '--cell-addresses=cell-1=127.0.0.1:55061',
+      '--cells=cell-1,cell-2',
+      '--payers=90',
+      '--merchants-per-cell=3',
+      '--top-up-minor=100000000',
+    ]);
+
+    expect(options.gateway).toEqual({
+      live: true,
+      clusterDir: '/tmp/c',
+      gatewayAddress: '127.0.0.1:55051',
+      cellAddresses: 'cell-1=127.0.0.1:55061',
+      cells: ['cell-1', 'cell-2'],
+      payers: 90,
+      merchantsPerCell: 3,
+      topUpMinor: 100_000_000n,
+    });
+  });
+
   it('reads the mix, the hot share and the fake target settings', () => {
     const options = parseLoadgenOptions([
       '--target=fake',
@@ -51,8 +87,14 @@ describe('parseLoadgenOptions', () => {
   });
 
   it.each([
-    [['--profile', 'peak'], '--target must be one of: fake (got nothing)'],
-    [['--target', 'gateway'], '--target must be one of: fake (got gateway)'],
+    [['--target', 'cluster'], '--target must be one of: gateway, fake (got cluster)'],
+    [['--payers', '0'], '--payers must be a number within [1, 10000]'],
+    [['--payers', '2.5'], '--payers must be a whole number'],
+    [['--merchants-per-cell', '21'], '--merchants-per-cell must be a number within [1, 20]'],
+    [['--top-up-minor', '1.5'], '--top-up-minor must be a whole number of minor units'],
+    [['--top-up-minor', '100000001'], '--top-up-minor must be a whole number of minor units'],
+    [['--cells', 'cell-1,Cell 2'], '--cells must be a list of cell IDs'],
+    [['--live=yes'], "Option '--live' does not take an argument"],
     [['--target', 'fake', '--profile', 'spike'], '--profile must be one of'],
     [['--target', 'fake', '--rate', '0'], '--rate must be a number within'],
     [['--target', 'fake', '--rate', 'fast'], '--rate must be a number within'],

@@ -8,10 +8,15 @@ import {
 } from '../mix/operation-mix';
 import { type ProfileKind, profileKinds } from '../profile/load-profile';
 import { type FakeTargetOptions, defaultFakeTargetOptions } from '../target/fake.target';
+import { provisionLimits } from '../target/gateway/fleet-provisioner';
+import { payerSetupLimits } from '../target/gateway/payer-setup';
+
+/** One top-up at most: the platform's largest CNY operation. */
+export const topUpMinorMax = 100_000_000n;
 
 /** The highest arrival rate a run may ask for, per second. */
 export const rateMax = 100_000;
-export const targetNames = ['fake'] as const;
+export const targetNames = ['gateway', 'fake'] as const;
 export type TargetName = (typeof targetNames)[number];
 
 export interface LoadgenOptions {
@@ -28,11 +33,38 @@ export interface LoadgenOptions {
   /** Where the report goes; a fresh folder under reports/loadgen unless given. */
   readonly outputDirectory: string | undefined;
   readonly fake: FakeTargetOptions;
+  readonly gateway: GatewayTargetFlags;
 }
 
-export const loadgenUsage = `usage: npm run loadgen -- --target fake [options]
+/** The gateway target's flags; where the cluster is comes from the environment unless given. */
+export interface GatewayTargetFlags {
+  /** Real traffic instead of shadow (stress) traffic. */
+  readonly live: boolean;
+  readonly clusterDir: string | undefined;
+  readonly gatewayAddress: string | undefined;
+  readonly cellAddresses: string | undefined;
+  /** The cells the run uses; empty means every active cell. */
+  readonly cells: readonly string[];
+  readonly payers: number;
+  readonly merchantsPerCell: number;
+  readonly topUpMinor: bigint;
+}
 
-  --target <name>            what receives the load: ${targetNames.join(', ')} (required)
+export const defaultGatewayTargetFlags: GatewayTargetFlags = {
+  live: false,
+  clusterDir: undefined,
+  gatewayAddress: undefined,
+  cellAddresses: undefined,
+  cells: [],
+  payers: 300,
+  merchantsPerCell: 2,
+  topUpMinor: 50_000_000n,
+};
+
+export const loadgenUsage = `usage: npm run loadgen -- [--target gateway|fake] [options]
+
+  --target <name>            what receives the load: ${targetNames.join(', ')} (default gateway: the
+                             local cluster of npm run cluster:up, through the SDK)
   --profile <kind>           ${profileKinds.join(' | ')} (default constant)
   --rate <per second>        top arrival rate: the constant rate, the last step, the plateau (default 100, max ${rateMax})
   --duration <seconds>       length of the run (default 30, max ${loadRunLimits.durationSecondsMax})
@@ -45,6 +77,15 @@ export const loadgenUsage = `usage: npm run loadgen -- --target fake [options]
   --max-requests <n>         arrivals at most; the run stops when reached (default 5000000)
   --drain-timeout-ms <ms>    wait for operations in flight after the last arrival (default 10000)
   --out <folder>             where to write the report (default reports/loadgen/<start time>)
+  --live                     gateway: send real traffic (default: shadow traffic, stress-marked)
+  --cluster-dir <folder>     gateway: cluster:up's state folder (default $CELLPAY_CLUSTER_DIR or tmp/cluster)
+  --gateway <host:port>      gateway: its address (default: the one in <cluster-dir>/credentials.json)
+  --cell-addresses <list>    gateway: cell-1=host:port,... for opening merchant accounts
+                             (default: $CELLPAY_CLUSTER_CELL_PORT_BASE + n, as cluster:up places them)
+  --cells <list>             gateway: the cells to use, e.g. cell-1,cell-2 (default: every active cell)
+  --payers <n>               gateway: payer wallets opened and funded before the run (default ${defaultGatewayTargetFlags.payers}, max ${payerSetupLimits.payersMax})
+  --merchants-per-cell <n>   gateway: merchants registered per cell; the first of the first cell is hot (default ${defaultGatewayTargetFlags.merchantsPerCell})
+  --top-up-minor <n>         gateway: each payer's funding in minor units (default ${defaultGatewayTargetFlags.topUpMinor})
   --fake-latency-ms <ms>     fake target: mean latency (default ${defaultFakeTargetOptions.latencyMs})
   --fake-error-rate <0..1>   fake target: share of failed operations (default ${defaultFakeTargetOptions.errorRate})
   --fake-error-status <name> fake target: status of a failed operation (default ${defaultFakeTargetOptions.errorStatus})
@@ -79,13 +120,21 @@ export function parseLoadgenOptions(argv: readonly string[]): LoadgenOptions {
         'fake-error-rate': { type: 'string' },
         'fake-error-status': { type: 'string' },
         'fake-settlement-lag-ms': { type: 'string' },
+        live: { type: 'boolean', default: false },
+        'cluster-dir': { type: 'string' },
+        gateway: { type: 'string' },
+        'cell-addresses': { type: 'string' },
+        cells: { type: 'string' },
+        payers: { type: 'string' },
+        'merchants-per-cell': { type: 'string' },
+        'top-up-minor': { type: 'string' },
       },
     }).values;
   } catch (error) {
     throw new LoadgenUsageError(messageOf(error));
   }
 
-  const target = targetNames.find((name) => name === parsed.target);
+  const target = targetNames.find((name) => name === (parsed.target ?? 'gateway'));
   if (target === undefined) {
     throw new LoadgenUsageError(
       `--target must be one of: ${targetNames.join(', ')} (got ${parsed.target ?? 'nothing'})`,
@@ -170,7 +219,50 @@ export function parseLoadgenOptions(argv: readonly string[]): LoadgenOptions {
         defaultFakeTargetOptions.settlementLagMs,
       ),
     },
+    gateway: {
+      live: parsed.live === true,
+      clusterDir: parsed['cluster-dir'],
+      gatewayAddress: parsed.gateway,
+      cellAddresses: parsed['cell-addresses'],
+      cells: parseCells(parsed.cells),
+      payers:
+        parsed.payers === undefined
+          ? defaultGatewayTargetFlags.payers
+          : integerIn('--payers', parsed.payers, 1, payerSetupLimits.payersMax),
+      merchantsPerCell:
+        parsed['merchants-per-cell'] === undefined
+          ? defaultGatewayTargetFlags.merchantsPerCell
+          : integerIn(
+              '--merchants-per-cell',
+              parsed['merchants-per-cell'],
+              1,
+              provisionLimits.merchantsPerCellMax,
+            ),
+      topUpMinor: topUpOf(parsed['top-up-minor']),
+    },
   };
+}
+
+function parseCells(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const cells = text.split(',').map((cell) => cell.trim());
+  if (cells.some((cell) => !/^[a-z0-9-]{1,32}$/.test(cell))) {
+    throw new LoadgenUsageError(
+      `--cells must be a list of cell IDs such as cell-1,cell-2, got ${text}`,
+    );
+  }
+  return cells;
+}
+
+/** A top-up is money: read as a whole number of minor units into a bigint, never a float. */
+function topUpOf(text: string | undefined): bigint {
+  if (text === undefined) return defaultGatewayTargetFlags.topUpMinor;
+  if (!/^[1-9]\d{0,8}$/.test(text) || BigInt(text) > topUpMinorMax) {
+    throw new LoadgenUsageError(
+      `--top-up-minor must be a whole number of minor units within [1, ${topUpMinorMax}], got ${text}`,
+    );
+  }
+  return BigInt(text);
 }
 
 function numberIn(flag: string, text: string | undefined, min: number, max: number): number {

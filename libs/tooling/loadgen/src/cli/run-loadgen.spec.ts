@@ -45,6 +45,27 @@ describe('runLoadgenCli', () => {
     expect(csvLines[1]?.startsWith('0,100,')).toBe(true);
   });
 
+  it('says how to start the cluster when the gateway target finds none, and writes nothing', async () => {
+    const stdout = capture();
+    const stderr = capture();
+
+    const code = await runLoadgenCli(['--profile', 'peak', '--rate', '500', '--duration', '30'], {
+      stdout,
+      stderr,
+      reportsRoot: join(directory, 'reports'),
+      env: { CELLPAY_CLUSTER_DIR: join(directory, 'no-cluster') },
+      repositoryRoot: directory,
+    });
+
+    expect(code).toBe(3);
+    expect(stderr.chunks.join('')).toContain(
+      `loadgen: no local cluster found: ${join(directory, 'no-cluster', 'credentials.json')}`,
+    );
+    expect(stderr.chunks.join('')).toContain('npm run cluster:up');
+    expect(stdout.chunks).toEqual([]);
+    expect(existsSync(join(directory, 'reports'))).toBe(false);
+  });
+
   it('prints usage and exits 2 on a bad command line, without running anything', async () => {
     const stdout = capture();
     const stderr = capture();

@@ -1,11 +1,17 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runLoad } from '../engine/load-engine';
 import { seededRandom } from '../engine/seeded-random';
 import { OperationPicker } from '../mix/operation-mix';
 import { createProfile } from '../profile/load-profile';
+import type { LoadRunReport } from '../report/curve';
 import { writeLoadReport } from '../report/report-writer';
 import { FakeTarget } from '../target/fake.target';
-import type { LoadTarget } from '../target/load-target';
+import { gatewayTargetOn, provisionLocalFleet } from '../target/gateway/gateway-run';
+import {
+  LocalClusterNotFoundError,
+  localClusterSettingsFromEnv,
+} from '../target/gateway/local-cluster';
+import { type LoadTarget, TargetSetupError } from '../target/load-target';
 import {
   type LoadgenOptions,
   LoadgenUsageError,
@@ -17,17 +23,60 @@ import { type ProgressStream, progressPrinter } from './progress-line';
 export interface LoadgenIo {
   readonly stdout: ProgressStream;
   readonly stderr: ProgressStream;
+  /** The environment the gateway target finds the cluster with (CELLPAY_CLUSTER_DIR, ...). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The repository (cellctl's build, default cluster folder); the working directory by default. */
+  readonly repositoryRoot?: string;
   /** The folder reports go under when --out is not given. */
   readonly reportsRoot: string;
   /** Aborting it stops the run early; what was measured is still written. */
   readonly signal?: AbortSignal;
 }
 
-/** Builds the target a run names. The gateway SDK target joins here when the SDK exists. */
-export function createTarget(options: LoadgenOptions): LoadTarget {
+/** Builds the target a run names; the gateway target first finds the cluster and provisions on it. */
+export async function createTarget(options: LoadgenOptions, io: LoadgenIo): Promise<LoadTarget> {
   switch (options.target) {
     case 'fake':
       return new FakeTarget(options.fake);
+    case 'gateway': {
+      const env = io.env ?? process.env;
+      const repositoryRoot = io.repositoryRoot ?? process.cwd();
+      const flags = options.gateway;
+      const fromEnv = localClusterSettingsFromEnv(env, repositoryRoot);
+      const log = (line: string): void => {
+        io.stderr.write(`${line}\n`);
+      };
+      const provisioned = await provisionLocalFleet(
+        {
+          cluster: {
+            ...fromEnv,
+            clusterDir:
+              flags.clusterDir === undefined ? fromEnv.clusterDir : resolve(flags.clusterDir),
+            gatewayAddress: flags.gatewayAddress,
+            cellAddresses: flags.cellAddresses,
+          },
+          env,
+          cells: flags.cells,
+          payers: flags.payers,
+          merchantsPerCell: flags.merchantsPerCell,
+          topUpMinor: flags.topUpMinor,
+          live: flags.live,
+          currency: 'CNY',
+        },
+        log,
+      );
+      return gatewayTargetOn(
+        provisioned,
+        {
+          payers: flags.payers,
+          topUpMinor: flags.topUpMinor,
+          live: flags.live,
+          crossCell: options.mix.weights.pay_cross_cell > 0,
+          seed: options.seed,
+        },
+        log,
+      );
+    }
   }
 }
 
@@ -51,18 +100,27 @@ export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Pro
     durationSeconds: options.durationSeconds,
     steps: options.steps,
   });
+  let report: LoadRunReport;
   const progress = progressPrinter(io.stderr, profile.durationSeconds);
-  const report = await runLoad({
-    profile,
-    picker: new OperationPicker(options.mix, seededRandom(options.seed)),
-    target: createTarget(options),
-    inFlightMax: options.inFlightMax,
-    requestCountMax: options.requestCountMax,
-    drainTimeoutMs: options.drainTimeoutMs,
-    seed: options.seed,
-    onProgress: (snapshot) => progress.print(snapshot),
-    signal: io.signal,
-  });
+  try {
+    report = await runLoad({
+      profile,
+      picker: new OperationPicker(options.mix, seededRandom(options.seed)),
+      target: await createTarget(options, io),
+      inFlightMax: options.inFlightMax,
+      requestCountMax: options.requestCountMax,
+      drainTimeoutMs: options.drainTimeoutMs,
+      seed: options.seed,
+      onProgress: (snapshot) => progress.print(snapshot),
+      signal: io.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof LocalClusterNotFoundError || error instanceof TargetSetupError)) {
+      throw error;
+    }
+    io.stderr.write(`loadgen: ${error.message}\n`);
+    return 3;
+  }
   progress.end();
   const directory =
     options.outputDirectory ??

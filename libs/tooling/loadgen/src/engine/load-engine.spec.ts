@@ -58,6 +58,23 @@ function options(target: LoadTarget, overrides: Partial<LoadRunOptions> = {}): L
 }
 
 describe('runLoad', () => {
+  it('starts the clock after the target is open, so a slow setup is not counted as load', async () => {
+    const target = new SlowTarget(1);
+    const setupMs = 800;
+    target.open = () => new Promise((resolve) => setTimeout(resolve, setupMs));
+
+    const report = await runLoad(
+      options(target, {
+        profile: createProfile({ kind: 'constant', rate: 50, durationSeconds: 0.4 }),
+      }),
+    );
+
+    // Had the setup counted, every arrival would have started about setupMs late, all at once.
+    expect(report.summary.dispatchLagMsMax).toBeLessThan(setupMs / 2);
+    expect(report.summary.ok).toBe(20);
+    expect(report.summary.elapsedSeconds).toBeLessThan(setupMs / 1000);
+  });
+
   it('starts arrivals on schedule whatever the latency (open loop): slowness shows as latency', async () => {
     const target = new SlowTarget(400);
     const startedAtMs = performance.now();

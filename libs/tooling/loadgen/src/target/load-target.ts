@@ -11,6 +11,12 @@ export interface OperationOutcome {
   readonly status: string;
 }
 
+/**
+ * A target could not be prepared (its cluster refused the setup): the run cannot start, and the
+ * message says why, without a stack trace.
+ */
+export class TargetSetupError extends Error {}
+
 /** Lets a target report what it learns after an operation returned. */
 export interface LoadTargetObserver {
   /** One settlement (outbox write -> applied in the other cell) took `seconds`. */
