@@ -4,6 +4,7 @@ import { AuditLog } from '@cellpay/global-data-access';
 
 import { registerCredentialCommands } from './commands/credentials.command';
 import { registerDeadLetterCommands } from './commands/dlq.command';
+import { registerMigrateCommands } from './commands/migrate.command';
 import { registerGlobalCommands } from './commands/routes.command';
 import { registerSwitchCommands } from './commands/switch.command';
 import { ControlPlaneContext, resolveSettings } from './control-plane-context';
@@ -71,6 +72,7 @@ export async function runCellctl(
   registerSwitchCommands(program, run);
   registerDeadLetterCommands(program, run);
   registerCredentialCommands(program, run);
+  registerMigrateCommands(program, run, env);
   program
     .command('audit')
     .description('the latest audit records: who changed what, when')

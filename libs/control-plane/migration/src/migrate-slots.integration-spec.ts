@@ -1,0 +1,517 @@
+import { randomBytes } from 'node:crypto';
+
+import type Redis from 'ioredis';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+import { applyMigrations, createMysqlPool, createRedis } from '@cellpay/connections';
+import {
+  AuditLog,
+  globalMigrations,
+  publishRoutingTable,
+  RoutingFollower,
+  routingRedisKeys,
+  RoutingStore,
+} from '@cellpay/global-data-access';
+import { type CellRoute, evenlySpreadSnapshot, slotOf, slotRefusalReasons } from '@cellpay/routing';
+import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
+
+import { CellCallError, CellClient } from './__tests__/cell-client';
+import { CellProcess, ensureCellBuilt } from './__tests__/cell-processes';
+import { grpcCellReconciler, type CellReconciler } from './cell-reconciler';
+import { migrateSlots, planMigration, type MigrationDependencies } from './migrate-slots';
+import { MigrationError, MigrationErrorCode } from './migration.exception';
+
+const cellIds = ['cell-1', 'cell-2'] as const;
+const slotCount = 100;
+const loadWorkers = 4;
+/** Each worker waits this long between operations: 4 workers stay under 50 operations/s. */
+const workerPauseMs = 85;
+const loadDurationMsMax = 20_000;
+const retriesPerOperationMax = 150;
+const retryPauseMs = 100;
+const retryableReasons = new Set<string>([
+  slotRefusalReasons.frozen,
+  slotRefusalReasons.notOwned,
+  slotRefusalReasons.routerAhead,
+  'router_saw_frozen_slot',
+]);
+
+interface Acknowledged {
+  readonly kind: 'top_up' | 'transfer' | 'payment';
+  readonly id: string;
+  readonly cellId: string;
+}
+
+/**
+ * Online slot migration on the real stack: two cell processes on fresh databases on the shared
+ * MariaDB primaries, the routing table in a fresh global database with Redis under a unique
+ * prefix, and a client that routes by slot the way the gateway does (and, like it, retries the
+ * retryable slot refusals).
+ */
+describe('migrate-slots on real cells', () => {
+  const infra = readInfraEndpoints();
+  const globalDatabase = uniqueName('mig_global');
+  const cellDatabase = uniqueName('mig_cell');
+  const redisPrefix = uniqueName('mig').replaceAll('_', '-').toLowerCase();
+  const mysqlUrl = (port: number, database: string) =>
+    `mysql://${infra.mysql.user}:${infra.mysql.password}@${infra.mysql.host}:${port}/${database}`;
+  const pools = new Map<string, Pool>();
+  const redisClients: Redis[] = [];
+  const cells = new Map<string, CellProcess>();
+  const clients = new Map<string, CellClient>();
+  const funding = new Map<string, string>();
+  let globalPool: Pool;
+  let routing: RoutingStore;
+  let follower: RoutingFollower;
+  let reconcile: CellReconciler;
+  let dependencies: Omit<MigrationDependencies, 'afterVerify'>;
+
+  const redis = (): Redis => {
+    const client = createRedis(infra.redis);
+    redisClients.push(client);
+    return client;
+  };
+  const shardPool = (cellId: string): Pool => {
+    const pool = pools.get(cellId);
+    if (pool === undefined) throw new Error(`no pool for ${cellId}`);
+    return pool;
+  };
+
+  beforeAll(async () => {
+    ensureCellBuilt();
+    const admin = createMysqlPool({ ...infra.mysql, port: infra.global.port });
+    await admin.query(`CREATE DATABASE \`${globalDatabase}\``);
+    await admin.end();
+    globalPool = createMysqlPool({
+      ...infra.mysql,
+      port: infra.global.port,
+      database: globalDatabase,
+    });
+    await applyMigrations(globalPool, globalMigrations, globalDatabase);
+    routing = new RoutingStore(globalPool);
+    const routes: CellRoute[] = cellIds.map((cellId) => ({
+      cellId,
+      homeRegion: 'local',
+      standbyRegion: 'local',
+      activeRegion: 'local',
+      state: 'active',
+    }));
+    const initial = await routing.initialize(evenlySpreadSnapshot(routes, slotCount), 'test');
+    const publisher = redis();
+    await publishRoutingTable(publisher, routingRedisKeys(redisPrefix), initial);
+    for (const [index, cellId] of cellIds.entries()) {
+      const primary = infra.cells[index]?.primary;
+      if (primary === undefined) throw new Error(`the infrastructure has no ${cellId}`);
+      const cellAdmin = createMysqlPool({ ...infra.mysql, port: primary.port });
+      await cellAdmin.query(`CREATE DATABASE \`${cellDatabase}\``);
+      await cellAdmin.end();
+      pools.set(
+        cellId,
+        createMysqlPool({ ...infra.mysql, port: primary.port, database: cellDatabase }),
+      );
+      const cell = await CellProcess.start({
+        cellId,
+        mysqlUrl: mysqlUrl(primary.port, cellDatabase),
+        globalMysqlUrl: mysqlUrl(infra.global.port, globalDatabase),
+        redisUrl: `redis://${infra.redis.host}:${infra.redis.port}`,
+        redisPrefix,
+      });
+      cells.set(cellId, cell);
+    }
+    for (const cell of cells.values()) {
+      await pollUntil(() => cell.ready(), {
+        timeoutMs: 30_000,
+        description: `${cell.cellId} ready`,
+      });
+      const client = new CellClient(cell.address);
+      clients.set(cell.cellId, client);
+      const account = await client.call('account', 'openAccount', {
+        kind: 'external_funding',
+        ownerId: 'bank-of-tests',
+        currency: 'CNY',
+      });
+      funding.set(cell.cellId, String(account['accountId']));
+    }
+    follower = new RoutingFollower(routing, redis(), redis(), {
+      keys: routingRedisKeys(redisPrefix),
+      redisPollIntervalMs: 200,
+      databasePollIntervalMs: 1_000,
+    });
+    await follower.start();
+    reconcile = grpcCellReconciler(new Map([...cells].map(([id, cell]) => [id, cell.address])));
+    dependencies = {
+      routing,
+      publishRouting: async (table) => {
+        await publishRoutingTable(publisher, routingRedisKeys(redisPrefix), table);
+      },
+      audit: new AuditLog(globalPool),
+      shardPool,
+      reconcile,
+      limits: { freezeSettleMs: 1_500 },
+    };
+  }, 180_000);
+
+  afterAll(async () => {
+    await follower?.stop();
+    for (const client of clients.values()) client.close();
+    for (const cell of cells.values()) await cell.stop();
+    for (const [cellId, pool] of pools) {
+      await pool.query(`DROP DATABASE IF EXISTS \`${cellDatabase}\``).catch(() => undefined);
+      await pool.end();
+      pools.delete(cellId);
+    }
+    await globalPool?.query(`DROP DATABASE IF EXISTS \`${globalDatabase}\``).catch(() => undefined);
+    await globalPool?.end();
+    for (const client of redisClients) client.disconnect();
+  });
+
+  /** Users whose IDs hash to the given slot. */
+  function usersIn(slot: number, count: number, tag: string): string[] {
+    const found: string[] = [];
+    for (let n = 0; found.length < count && n < 1_000_000; n += 1) {
+      const candidate = `${tag}-${redisPrefix}-${n}`;
+      if (slotOf(candidate, slotCount) === slot) found.push(candidate);
+    }
+    return found;
+  }
+
+  const refusals = new Map<string, number>();
+  const unexpected: string[] = [];
+
+  /**
+   * Calls the cell that owns `slot` by the client's routing table, with the gateway's metadata;
+   * retries (bounded) the retryable slot refusals, rebuilding the request for the cell it goes to.
+   */
+  async function routed(
+    slot: number,
+    service: 'account' | 'payment',
+    method: string,
+    request: (cellId: string) => object,
+  ): Promise<{ response: Record<string, unknown>; cellId: string }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const table = follower.current();
+      const decision = table.routeSlot(slot);
+      try {
+        if (decision.kind === 'frozen') {
+          throw new CellCallError(14, 'router_saw_frozen_slot', `slot ${slot} frozen`);
+        }
+        const client = clients.get(decision.cellId);
+        if (client === undefined) throw new Error(`no client for ${decision.cellId}`);
+        const response = await client.call(service, method, request(decision.cellId), {
+          slot,
+          epoch: table.epoch,
+        });
+        return { response, cellId: decision.cellId };
+      } catch (error) {
+        if (!(error instanceof CellCallError) || !retryableReasons.has(error.reason)) throw error;
+        refusals.set(error.reason, (refusals.get(error.reason) ?? 0) + 1);
+        if (attempt >= retriesPerOperationMax) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryPauseMs));
+      }
+    }
+  }
+
+  async function openWallet(ownerId: string, kind: 'user_wallet' | 'merchant'): Promise<string> {
+    const opened = await routed(slotOf(ownerId, slotCount), 'account', 'openAccount', () => ({
+      kind,
+      ownerId,
+      currency: 'CNY',
+    }));
+    const accountId = String(opened.response['accountId']);
+    accountOf.set(ownerId, accountId);
+    expected.set(accountId, expected.get(accountId) ?? 0n);
+    return accountId;
+  }
+
+  const requestId = () => randomBytes(12).toString('hex');
+
+  const accountOf = new Map<string, string>();
+  const expected = new Map<string, bigint>();
+  const acknowledged: Acknowledged[] = [];
+  const credit = (owner: string, amount: bigint) => {
+    const account = accountOf.get(owner) ?? '';
+    expected.set(account, (expected.get(account) ?? 0n) + amount);
+  };
+
+  const topUp = async (user: string, amount: bigint) => {
+    const id = requestId();
+    const { response, cellId } = await routed(
+      slotOf(user, slotCount),
+      'account',
+      'topUp',
+      (cell) => ({
+        clientId: 'migration-test',
+        requestId: id,
+        fromAccountId: funding.get(cell),
+        toAccountId: accountOf.get(user),
+        amountMinor: amount.toString(),
+        currency: 'CNY',
+      }),
+    );
+    credit(user, amount);
+    acknowledged.push({ kind: 'top_up', id: String(response['transferId']), cellId });
+  };
+  const transfer = async (from: string, to: string, amount: bigint) => {
+    const id = requestId();
+    const { response, cellId } = await routed(
+      slotOf(from, slotCount),
+      'account',
+      'transferMoney',
+      () => ({
+        clientId: 'migration-test',
+        requestId: id,
+        fromAccountId: accountOf.get(from),
+        toAccountId: accountOf.get(to),
+        amountMinor: amount.toString(),
+        currency: 'CNY',
+      }),
+    );
+    credit(from, -amount);
+    credit(to, amount);
+    acknowledged.push({ kind: 'transfer', id: String(response['transferId']), cellId });
+  };
+  const pay = async (payer: string, merchant: string, amount: bigint) => {
+    const outTradeNo = requestId();
+    const { response, cellId } = await routed(slotOf(payer, slotCount), 'payment', 'pay', () => ({
+      merchantId: merchant,
+      outTradeNo,
+      payerAccountId: accountOf.get(payer),
+      amountMinor: amount.toString(),
+      currency: 'CNY',
+    }));
+    credit(payer, -amount);
+    credit(merchant, amount);
+    acknowledged.push({ kind: 'payment', id: String(response['paymentId']), cellId });
+  };
+
+  async function countRows(cellId: string, table: string, id: string): Promise<number> {
+    const [found] = await shardPool(cellId).query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS row_count FROM ${table} WHERE id = ?`,
+      [id],
+    );
+    return Number(found[0]?.['row_count']);
+  }
+
+  async function balanceOf(cellId: string, accountId: string): Promise<bigint | undefined> {
+    const [found] = await shardPool(cellId).query<RowDataPacket[]>(
+      'SELECT balance_minor FROM accounts WHERE id = ?',
+      [accountId],
+    );
+    const value = found[0]?.['balance_minor'];
+    return value === undefined ? undefined : BigInt(String(value));
+  }
+
+  it('moves two slots under load: nothing lost or doubled, both cells reconcile, only retryable refusals', async () => {
+    const cellOneSlots = follower.current().slotsOf('cell-1');
+    const [slotA, slotB, slotStay] = cellOneSlots;
+    if (slotA === undefined || slotB === undefined || slotStay === undefined)
+      throw new Error('slots');
+    const movingUsers = [...usersIn(slotA, 4, 'ua'), ...usersIn(slotB, 4, 'ub')];
+    const stayingUsers = usersIn(slotStay, 4, 'us');
+    const [movingMerchant] = usersIn(slotA, 1, 'ma');
+    const [stayingMerchant] = usersIn(slotStay, 1, 'ms');
+    if (movingMerchant === undefined || stayingMerchant === undefined) throw new Error('merchants');
+    for (const user of [...movingUsers, ...stayingUsers]) {
+      await openWallet(user, 'user_wallet');
+    }
+    for (const merchant of [movingMerchant, stayingMerchant]) {
+      await openWallet(merchant, 'merchant');
+    }
+    // History that crosses the moving slots' border while both sides still share a cell.
+    for (const user of [...movingUsers, ...stayingUsers]) await topUp(user, 1_000_000n);
+    await pay(movingUsers[0] ?? '', stayingMerchant, 500n);
+    await pay(stayingUsers[0] ?? '', movingMerchant, 700n);
+    await transfer(stayingUsers[1] ?? '', movingUsers[1] ?? '', 300n);
+
+    let loadRunning = true;
+    let operations = 0;
+    const pick = <T>(items: readonly T[]): T =>
+      items[Math.floor(Math.random() * items.length)] as T;
+    const worker = async () => {
+      while (loadRunning) {
+        const moving = Math.random() < 0.6;
+        const group = moving ? movingUsers : stayingUsers;
+        const merchant = moving ? movingMerchant : stayingMerchant;
+        const amount = BigInt(1 + Math.floor(Math.random() * 100));
+        const choice = Math.random();
+        try {
+          if (choice < 0.3) await topUp(pick(group), amount);
+          else if (choice < 0.65) {
+            const from = pick(group);
+            const to = pick(group.filter((user) => user !== from));
+            await transfer(from, to, amount);
+          } else await pay(pick(group), merchant, amount);
+        } catch (error) {
+          unexpected.push(error instanceof Error ? error.message : String(error));
+        }
+        operations += 1;
+        await new Promise((resolve) => setTimeout(resolve, workerPauseMs));
+      }
+    };
+    const loadStarted = Date.now();
+    const workers = Array.from({ length: loadWorkers }, () => worker());
+    const hardStop = setTimeout(() => {
+      loadRunning = false;
+    }, loadDurationMsMax);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    const request = { slots: [slotA, slotB], targetCellId: 'cell-2', actor: 'migration-test' };
+    const progress: string[] = [];
+    const plan = await planMigration(request, dependencies);
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      onProgress: (event) => progress.push(`${event.elapsedMs} ${event.step} ${event.phase}`),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    loadRunning = false;
+    clearTimeout(hardStop);
+    await Promise.all(workers);
+    const loadMs = Date.now() - loadStarted;
+
+    console.log(
+      JSON.stringify(
+        {
+          outcome: summary.outcome,
+          error: summary.error,
+          freezeMs: summary.freezeMs,
+          durationMs: summary.durationMs,
+          rounds: summary.rounds,
+          rowsCopied: summary.rowsCopied,
+          tables: summary.verification?.tables,
+          clean: summary.clean,
+          timeline: summary.timeline,
+          operations,
+          loadMs,
+          operationsPerSecond: Math.round((operations * 1000) / loadMs),
+          refusals: Object.fromEntries(refusals),
+          unexpected: unexpected.slice(0, 5),
+        },
+        null,
+        2,
+      ),
+    );
+
+    expect(summary.error).toBeUndefined();
+    expect(summary.outcome).toBe('completed');
+    expect(summary.verification?.ok).toBe(true);
+    expect(summary.lateWritesOnSource).toEqual([]);
+    expect(unexpected).toEqual([]);
+    expect(loadMs).toBeLessThanOrEqual(loadDurationMsMax + 5_000);
+    expect(operations * 1000).toBeLessThanOrEqual(50 * loadMs);
+
+    const after = await routing.loadSnapshot();
+    for (const slot of [slotA, slotB]) {
+      expect(after?.slots.find((route) => route.slot === slot)).toEqual({
+        slot,
+        cellId: 'cell-2',
+        state: 'active',
+      });
+    }
+    expect(after?.slots.find((route) => route.slot === slotStay)).toEqual({
+      slot: slotStay,
+      cellId: 'cell-1',
+      state: 'active',
+    });
+
+    // Every acknowledged operation exists exactly once, in the cell that owns it now.
+    const moved = new Set([slotA, slotB]);
+    for (const operation of acknowledged) {
+      const table = operation.kind === 'payment' ? 'payments' : 'transfers';
+      const slot = Number(operation.id.slice(4, 8));
+      const owner = moved.has(slot) ? 'cell-2' : operation.cellId;
+      const other = owner === 'cell-1' ? 'cell-2' : 'cell-1';
+      expect([operation.id, await countRows(owner, table, operation.id)]).toEqual([
+        operation.id,
+        1,
+      ]);
+      expect([operation.id, await countRows(other, table, operation.id)]).toEqual([
+        operation.id,
+        0,
+      ]);
+    }
+    // Every account holds exactly what its acknowledged operations add up to, in its owning cell;
+    // the source keeps the moved accounts at zero (its journals name them).
+    for (const [owner, account] of accountOf) {
+      const ownerCell = moved.has(slotOf(owner, slotCount)) ? 'cell-2' : 'cell-1';
+      expect([owner, await balanceOf(ownerCell, account)]).toEqual([owner, expected.get(account)]);
+      if (ownerCell === 'cell-2') expect(await balanceOf('cell-1', account)).toBe(0n);
+    }
+    for (const cellId of cellIds) {
+      const report = await reconcile(cellId);
+      expect([cellId, report.differences]).toEqual([cellId, []]);
+      expect(report.clean).toBe(true);
+    }
+    const [sourceClearing] = await shardPool('cell-1').query<RowDataPacket[]>(
+      "SELECT balance_minor FROM accounts WHERE kind = 'clearing' AND owner_id = 'cell-2'",
+    );
+    const [targetClearing] = await shardPool('cell-2').query<RowDataPacket[]>(
+      "SELECT balance_minor FROM accounts WHERE kind = 'clearing' AND owner_id = 'cell-1'",
+    );
+    // The two clearing accounts of the pair net to zero: nothing is in flight between them.
+    expect(
+      BigInt(String(sourceClearing[0]?.['balance_minor'])) +
+        BigInt(String(targetClearing[0]?.['balance_minor'])),
+    ).toBe(0n);
+    expect([...refusals.keys()].every((reason) => retryableReasons.has(reason))).toBe(true);
+  }, 120_000);
+
+  it('an abort after the copy leaves the source authoritative, the target clean and the routing unchanged', async () => {
+    const slot = follower.current().slotsOf('cell-1').at(-1);
+    const merchantSlot = follower.current().slotsOf('cell-1').at(-2);
+    if (slot === undefined || merchantSlot === undefined) throw new Error('no slot');
+    // Its own history: top-ups, a transfer inside the slot, a payment to a merchant that stays.
+    const users = usersIn(slot, 3, 'abort');
+    const [merchant] = usersIn(merchantSlot, 1, 'abort-merchant');
+    if (merchant === undefined) throw new Error('no merchant');
+    for (const user of users) await openWallet(user, 'user_wallet');
+    await openWallet(merchant, 'merchant');
+    for (const user of users) await topUp(user, 10_000n);
+    await transfer(users[0] ?? '', users[1] ?? '', 250n);
+    await pay(users[2] ?? '', merchant, 400n);
+    const before = await routing.loadSnapshot();
+    if (before === undefined) throw new Error('no routing table');
+    const [sourceBefore] = await shardPool('cell-1').query<RowDataPacket[]>(
+      'SELECT id, balance_minor, held_minor FROM accounts ORDER BY id',
+    );
+    expect(sourceBefore.length).toBeGreaterThan(0);
+    const request = { slots: [slot], targetCellId: 'cell-2', actor: 'migration-test' };
+    const plan = await planMigration(request, dependencies);
+    expect(plan.sourceRows['accounts']).toBeGreaterThan(0);
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      afterVerify: () => {
+        throw new MigrationError(MigrationErrorCode.VerificationFailed, 'injected by the test');
+      },
+    });
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.error?.code).toBe('verification_failed');
+    expect(summary.verification?.ok).toBe(true);
+    expect(summary.rowsCopied['accounts']).toBeGreaterThan(0);
+    expect(summary.timeline.map((entry) => entry.step)).toEqual(
+      expect.arrayContaining(['freeze', 'verify', 'abort-rollback', 'drop-copy', 'unfreeze']),
+    );
+
+    const after = await routing.loadSnapshot();
+    expect(after?.slots).toEqual(before.slots);
+    expect(after?.epoch).toBe(before.epoch + 2n);
+    const [sourceAfter] = await shardPool('cell-1').query<RowDataPacket[]>(
+      'SELECT id, balance_minor, held_minor FROM accounts ORDER BY id',
+    );
+    expect(sourceAfter).toEqual(sourceBefore);
+    const emptied = await planMigration(request, dependencies);
+    expect(emptied.sourceRows).toEqual(plan.sourceRows);
+    for (const table of ['accounts', 'payments', 'transfers', 'journal_lines']) {
+      const column = table === 'journal_lines' ? 'account_id' : 'id';
+      const prefix = table === 'payments' ? 'pay' : table === 'transfers' ? 'trf' : 'acc';
+      const [found] = await shardPool('cell-2').query<RowDataPacket[]>(
+        `SELECT COUNT(*) AS row_count FROM ${table} WHERE ${column} LIKE ?`,
+        [`${prefix}\\_${String(slot).padStart(4, '0')}%`],
+      );
+      expect([table, Number(found[0]?.['row_count'])]).toEqual([table, 0]);
+    }
+    for (const cellId of cellIds) {
+      const report = await reconcile(cellId);
+      expect([cellId, report.differences]).toEqual([cellId, []]);
+    }
+  }, 60_000);
+});
