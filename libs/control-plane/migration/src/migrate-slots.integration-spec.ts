@@ -187,12 +187,15 @@ describe('migrate-slots on real cells', () => {
     service: 'account' | 'payment',
     method: string,
     request: (cellId: string) => object,
+    ignoresFreeze = false,
   ): Promise<{ response: Record<string, unknown>; cellId: string }> {
     for (let attempt = 1; ; attempt += 1) {
       const table = follower.current();
       const decision = table.routeSlot(slot);
       try {
-        if (decision.kind === 'frozen') {
+        // A router that ignores the freeze stands for a gateway that has not seen it yet: the
+        // cell itself must refuse.
+        if (decision.kind === 'frozen' && !ignoresFreeze) {
           throw new CellCallError(14, 'router_saw_frozen_slot', `slot ${slot} frozen`);
         }
         const client = clients.get(decision.cellId);
@@ -233,7 +236,7 @@ describe('migrate-slots on real cells', () => {
     expected.set(account, (expected.get(account) ?? 0n) + amount);
   };
 
-  const topUp = async (user: string, amount: bigint) => {
+  const topUp = async (user: string, amount: bigint, stale = false) => {
     const id = requestId();
     const { response, cellId } = await routed(
       slotOf(user, slotCount),
@@ -247,11 +250,12 @@ describe('migrate-slots on real cells', () => {
         amountMinor: amount.toString(),
         currency: 'CNY',
       }),
+      stale,
     );
     credit(user, amount);
     acknowledged.push({ kind: 'top_up', id: String(response['transferId']), cellId });
   };
-  const transfer = async (from: string, to: string, amount: bigint) => {
+  const transfer = async (from: string, to: string, amount: bigint, stale = false) => {
     const id = requestId();
     const { response, cellId } = await routed(
       slotOf(from, slotCount),
@@ -265,20 +269,27 @@ describe('migrate-slots on real cells', () => {
         amountMinor: amount.toString(),
         currency: 'CNY',
       }),
+      stale,
     );
     credit(from, -amount);
     credit(to, amount);
     acknowledged.push({ kind: 'transfer', id: String(response['transferId']), cellId });
   };
-  const pay = async (payer: string, merchant: string, amount: bigint) => {
+  const pay = async (payer: string, merchant: string, amount: bigint, stale = false) => {
     const outTradeNo = requestId();
-    const { response, cellId } = await routed(slotOf(payer, slotCount), 'payment', 'pay', () => ({
-      merchantId: merchant,
-      outTradeNo,
-      payerAccountId: accountOf.get(payer),
-      amountMinor: amount.toString(),
-      currency: 'CNY',
-    }));
+    const { response, cellId } = await routed(
+      slotOf(payer, slotCount),
+      'payment',
+      'pay',
+      () => ({
+        merchantId: merchant,
+        outTradeNo,
+        payerAccountId: accountOf.get(payer),
+        amountMinor: amount.toString(),
+        currency: 'CNY',
+      }),
+      stale,
+    );
     credit(payer, -amount);
     credit(merchant, amount);
     acknowledged.push({ kind: 'payment', id: String(response['paymentId']), cellId });
@@ -327,7 +338,8 @@ describe('migrate-slots on real cells', () => {
     let operations = 0;
     const pick = <T>(items: readonly T[]): T =>
       items[Math.floor(Math.random() * items.length)] as T;
-    const worker = async () => {
+    // The first worker routes like a gateway that has not seen the freeze yet.
+    const worker = async (stale: boolean) => {
       while (loadRunning) {
         const moving = Math.random() < 0.6;
         const group = moving ? movingUsers : stayingUsers;
@@ -335,12 +347,12 @@ describe('migrate-slots on real cells', () => {
         const amount = BigInt(1 + Math.floor(Math.random() * 100));
         const choice = Math.random();
         try {
-          if (choice < 0.3) await topUp(pick(group), amount);
+          if (choice < 0.3) await topUp(pick(group), amount, stale);
           else if (choice < 0.65) {
             const from = pick(group);
             const to = pick(group.filter((user) => user !== from));
-            await transfer(from, to, amount);
-          } else await pay(pick(group), merchant, amount);
+            await transfer(from, to, amount, stale);
+          } else await pay(pick(group), merchant, amount, stale);
         } catch (error) {
           unexpected.push(error instanceof Error ? error.message : String(error));
         }
@@ -349,7 +361,7 @@ describe('migrate-slots on real cells', () => {
       }
     };
     const loadStarted = Date.now();
-    const workers = Array.from({ length: loadWorkers }, () => worker());
+    const workers = Array.from({ length: loadWorkers }, (_, index) => worker(index === 0));
     const hardStop = setTimeout(() => {
       loadRunning = false;
     }, loadDurationMsMax);
@@ -453,7 +465,88 @@ describe('migrate-slots on real cells', () => {
         BigInt(String(targetClearing[0]?.['balance_minor'])),
     ).toBe(0n);
     expect([...refusals.keys()].every((reason) => retryableReasons.has(reason))).toBe(true);
+
+    // Moving the slots back is refused: the old cell still holds their zero-balance accounts.
+    await expect(
+      planMigration({ ...request, targetCellId: 'cell-1' }, dependencies),
+    ).rejects.toMatchObject({ code: MigrationErrorCode.TargetHasRowsInSlots });
   }, 120_000);
+
+  it('refuses plans and routing steps that do not match the table, changing nothing', async () => {
+    const before = await routing.loadSnapshot();
+    const [cellOneSlot] = follower.current().slotsOf('cell-1');
+    const [cellTwoSlot] = follower.current().slotsOf('cell-2');
+    if (cellOneSlot === undefined || cellTwoSlot === undefined || before === undefined) {
+      throw new Error('no slots');
+    }
+    const actor = 'migration-test';
+    await expect(
+      planMigration(
+        { slots: [cellOneSlot, cellTwoSlot], targetCellId: 'cell-2', actor },
+        dependencies,
+      ),
+    ).rejects.toMatchObject({ code: MigrationErrorCode.SlotNotOwnedBySource });
+    await expect(
+      planMigration({ slots: [cellOneSlot], targetCellId: 'cell-1', actor }, dependencies),
+    ).rejects.toMatchObject({ code: MigrationErrorCode.SlotsInvalid });
+    await expect(
+      planMigration({ slots: [cellOneSlot], targetCellId: 'cell-9', actor }, dependencies),
+    ).rejects.toMatchObject({ code: MigrationErrorCode.SlotsInvalid });
+    await expect(
+      planMigration({ slots: [slotCount], targetCellId: 'cell-2', actor }, dependencies),
+    ).rejects.toMatchObject({ code: MigrationErrorCode.SlotsInvalid });
+    const change = { actor, action: 'test', subject: 'test' };
+    await expect(routing.freezeSlotsOf([cellTwoSlot], 'cell-1', change)).rejects.toThrow(
+      `slot ${cellTwoSlot} is active on cell-2, expected active on cell-1`,
+    );
+    await expect(
+      routing.moveFrozenSlots([cellOneSlot], 'cell-1', 'cell-2', change),
+    ).rejects.toThrow('expected frozen on cell-1');
+    await expect(routing.unfreezeSlotsOf([cellOneSlot], 'cell-1', change)).rejects.toThrow(
+      'expected frozen on cell-1',
+    );
+    expect(await routing.loadSnapshot()).toEqual(before);
+  });
+
+  it("stops at the operator's interrupt: slots unfrozen, nothing left on the target", async () => {
+    const slot = follower.current().slotsOf('cell-1').at(-3);
+    if (slot === undefined) throw new Error('no slot');
+    const users = usersIn(slot, 2, 'interrupt');
+    for (const user of users) await openWallet(user, 'user_wallet');
+    for (const user of users) await topUp(user, 5_000n);
+    const before = await routing.loadSnapshot();
+    const request = { slots: [slot], targetCellId: 'cell-2', actor: 'migration-test' };
+    const plan = await planMigration(request, dependencies);
+    const interrupt = new AbortController();
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      signal: interrupt.signal,
+      onProgress: (event) => {
+        if (event.step === 'freeze' && event.phase === 'done') interrupt.abort();
+      },
+    });
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.error?.code).toBe(MigrationErrorCode.AbortedByOperator);
+    expect(summary.timeline.map((entry) => entry.step)).not.toContain('flip');
+    const after = await routing.loadSnapshot();
+    expect(after?.slots).toEqual(before?.slots);
+    const [left] = await shardPool('cell-2').query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
+      [`acc\\_${String(slot).padStart(4, '0')}%`],
+    );
+    expect(Number(left[0]?.['row_count'])).toBe(0);
+    for (const user of users) {
+      expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(5_000n);
+    }
+    const [audit] = await globalPool.query<RowDataPacket[]>(
+      "SELECT action FROM audit_log WHERE action LIKE 'slots.%' ORDER BY audit_id DESC LIMIT 3",
+    );
+    expect(audit.map((row) => row['action'])).toEqual([
+      'slots.migrate.aborted',
+      'slots.unfreeze',
+      'slots.freeze',
+    ]);
+  }, 60_000);
 
   it('an abort after the copy leaves the source authoritative, the target clean and the routing unchanged', async () => {
     const slot = follower.current().slotsOf('cell-1').at(-1);

@@ -290,9 +290,9 @@ class MigrationRun {
       this.checkNotAborted();
       await this.step('flip', () => this.flip());
     } catch (error) {
-      if (this.flipped) return this.summary('failed_after_flip', error);
+      if (this.flipped) return this.recorded(this.summary('failed_after_flip', error));
       await this.abort();
-      return this.summary('aborted', error);
+      return this.recorded(this.summary('aborted', error));
     }
     let clean: CleanReport;
     try {
@@ -302,11 +302,13 @@ class MigrationRun {
       await this.requireLock().commit();
     } catch (error) {
       await this.releaseLock(true);
-      return this.summary(
-        'failed_after_flip',
-        new MigrationError(
-          MigrationErrorCode.CleanFailedAfterFlip,
-          `the target owns the slots, but cleaning the source failed and was rolled back: ${describe(error)}`,
+      return this.recorded(
+        this.summary(
+          'failed_after_flip',
+          new MigrationError(
+            MigrationErrorCode.CleanFailedAfterFlip,
+            `the target owns the slots, but cleaning the source failed and was rolled back: ${describe(error)}`,
+          ),
         ),
       );
     }
@@ -320,14 +322,28 @@ class MigrationRun {
         this.plan.targetCellId,
       );
     }
-    const summary = this.summary('completed', undefined, { clean, lateWritesOnSource: lateWrites });
-    await this.dependencies.audit.record({
-      actor: this.request.actor,
-      action: 'slots.migrate',
-      subject: `${this.plan.slots.join(',')}:${this.plan.sourceCellId}->${this.plan.targetCellId}`,
-      before: { epoch: this.epochs.before, cellId: this.plan.sourceCellId },
-      after: summary,
-    });
+    return this.recorded(
+      this.summary('completed', undefined, { clean, lateWritesOnSource: lateWrites }),
+    );
+  }
+
+  /**
+   * One audit record per run, whatever its outcome, with the summary; the routing changes have
+   * their own records (the table before and after) written with each change.
+   */
+  private async recorded(summary: MigrationSummary): Promise<MigrationSummary> {
+    await this.dependencies.audit
+      .record({
+        actor: this.request.actor,
+        action: `slots.migrate.${summary.outcome}`,
+        subject: `${this.plan.slots.join(',')}:${this.plan.sourceCellId}->${this.plan.targetCellId}`,
+        before: { epoch: this.epochs.before, cellId: this.plan.sourceCellId },
+        after: summary,
+      })
+      .catch((error: unknown) => {
+        // The migration's outcome stands; the operator sees the summary and this note.
+        this.report('check-source', 'failed', `audit record not written: ${describe(error)}`);
+      });
     return summary;
   }
 
@@ -415,7 +431,7 @@ class MigrationRun {
       const [open] = await this.source.query<import('mysql2/promise').RowDataPacket[]>(
         `SELECT COUNT(*) AS open_count FROM information_schema.innodb_trx t
            JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
-          WHERE p.db = ? AND t.trx_started < ? AND p.id <> CONNECTION_ID()`,
+          WHERE p.db = ? AND t.trx_started <= ? AND p.id <> CONNECTION_ID()`,
         [database, since],
       );
       if (Number(open[0]?.['open_count'] ?? 0) === 0) return;

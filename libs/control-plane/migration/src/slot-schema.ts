@@ -89,13 +89,9 @@ export function slotOfIdempotentResponse(responseJson: string): number | undefin
 }
 
 /** A row as a stable string: the comparison unit of copying and verification. */
-export function rowFingerprint(
-  row: Readonly<Record<string, unknown>>,
-  skip: readonly string[] = [],
-): string {
+export function rowFingerprint(row: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(
     Object.keys(row)
-      .filter((column) => !skip.includes(column))
       .sort()
       .map((column) => [column, valueText(row[column])]),
   );
