@@ -87,20 +87,10 @@ export const cellOwnedSlot = 9999;
  * The clearing account of `counterpartyCellId` in this shard, opened if missing exactly as a cell
  * opens it (kind `clearing`, owner = the counterparty cell, may go negative), and locked.
  */
-export function lockClearingAccount(
+export async function lockClearingAccount(
   connection: PoolConnection,
   counterpartyCellId: string,
   currency: string,
-): Promise<string> {
-  return openClearingAccount(connection, counterpartyCellId, currency, ' FOR UPDATE');
-}
-
-/** As `lockClearingAccount`, without the lock: for records that only name the account. */
-export async function openClearingAccount(
-  connection: PoolConnection,
-  counterpartyCellId: string,
-  currency: string,
-  lock: '' | ' FOR UPDATE' = '',
 ): Promise<string> {
   await connection.query(
     `INSERT IGNORE INTO accounts
@@ -110,7 +100,7 @@ export async function openClearingAccount(
   );
   const found = await rows(
     connection,
-    `SELECT id FROM accounts WHERE kind = 'clearing' AND owner_id = ? AND currency = ?${lock}`,
+    `SELECT id FROM accounts WHERE kind = 'clearing' AND owner_id = ? AND currency = ? FOR UPDATE`,
     [counterpartyCellId, currency],
   );
   const id = found[0]?.['id'];

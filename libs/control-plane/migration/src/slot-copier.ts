@@ -6,7 +6,6 @@ import {
   execute,
   inTransaction,
   lockClearingAccount,
-  openClearingAccount,
   rows,
   signedMinor,
 } from './shard-connection';
@@ -15,7 +14,7 @@ import {
   rowFingerprint,
   slotKeyedTables,
   slotOfId,
-  slotOfIdempotentResponse,
+  resourceOfIdempotentResponse,
   slotPattern,
   type SlotKeyedTable,
 } from './slot-schema';
@@ -45,38 +44,46 @@ export function isMovingAccount(scope: SlotScope, accountId: string): boolean {
   return accountId.startsWith('acc_') && slot !== undefined && scope.slots.includes(slot);
 }
 
-/** The target's clearing account of the source cell per currency (absent until first needed). */
-export type ClearingIds = (currency: string) => Promise<string>;
-
 /**
- * How a business record reads on the target. A payment whose payee does not move (a merchant
- * that stays) names, on the target, the target's clearing account of the source cell: the shape
- * of a cross-cell payment on the payer's side, which is what it has become. Its journals are
- * translated the same way, so reconciliation finds the captured amount on that account.
+ * Payments of the moving slots that stay on the source: those whose payee does not move (a
+ * merchant who stays, or a clearing account of a cross-cell payment). On the target such a
+ * payment would name an account that is not there, and a refund of it on the target would have
+ * no merchant to debit; on the source it stays whole with its merchant. Their refunds, sagas and
+ * idempotency records stay with them.
  */
-export async function targetViewOf(
+export async function keptPaymentsOf(
+  connection: PoolConnection,
   scope: SlotScope,
-  table: string,
-  row: RowDataPacket,
-  clearingIds: ClearingIds,
-): Promise<RowDataPacket> {
-  if (table !== 'payments') return row;
-  const translated = { ...row } as RowDataPacket;
-  for (const column of ['payer_account_id', 'payee_account_id']) {
-    const accountId = String(row[column]);
-    if (!isMovingAccount(scope, accountId)) {
-      translated[column] = await clearingIds(String(row['currency']));
+): Promise<ReadonlySet<string>> {
+  const kept = new Set<string>();
+  const payments = slotKeyedTables.find((spec) => spec.table === 'payments');
+  if (payments === undefined) return kept;
+  for await (const page of slotRows(connection, scope, payments)) {
+    for (const row of page) {
+      const moves =
+        isMovingAccount(scope, String(row['payer_account_id'])) &&
+        isMovingAccount(scope, String(row['payee_account_id']));
+      if (!moves) kept.add(String(row['id']));
     }
   }
-  return translated;
+  return kept;
 }
+
+/** The column that ties a row to a payment, for the tables whose rows follow their payment. */
+const paymentColumnOf: Readonly<Record<string, string>> = {
+  payments: 'id',
+  refunds: 'payment_id',
+  settlement_sagas: 'saga_id',
+};
 
 /** Pages of one slot's rows of one table, in key order. */
 export async function* slotRows(
   connection: PoolConnection,
   scope: SlotScope,
   spec: SlotKeyedTable,
+  kept: ReadonlySet<string> = new Set(),
 ): AsyncGenerator<RowDataPacket[]> {
+  const paymentColumn = paymentColumnOf[spec.table];
   for (const prefix of spec.prefixes) {
     for (const slot of [...scope.slots].sort((a, b) => a - b)) {
       let after = '';
@@ -88,7 +95,11 @@ export async function* slotRows(
           [slotPattern(prefix, slot), after, scope.limits.batchSizeMax],
         );
         if (page.length === 0) break;
-        yield page;
+        const moving =
+          paymentColumn === undefined
+            ? page
+            : page.filter((row) => !kept.has(String(row[paymentColumn])));
+        if (moving.length > 0) yield moving;
         after = String(page[page.length - 1]?.[spec.key]);
         if (page.length < scope.limits.batchSizeMax) break;
       }
@@ -129,6 +140,7 @@ export interface IdempotencyRow {
 export async function* idempotencyRowsOf(
   connection: PoolConnection,
   scope: SlotScope,
+  kept: ReadonlySet<string> = new Set(),
 ): AsyncGenerator<IdempotencyRow[]> {
   let after: [string, string] = ['', ''];
   for (;;) {
@@ -142,8 +154,14 @@ export async function* idempotencyRowsOf(
     const last = page[page.length - 1];
     after = [String(last?.['scope']), String(last?.['idem_key'])];
     const moving = page.filter((row) => {
-      const slot = slotOfIdempotentResponse(String(row['response_json']));
-      return slot !== undefined && scope.slots.includes(slot);
+      const resourceId = resourceOfIdempotentResponse(String(row['response_json']));
+      const slot = resourceId === undefined ? undefined : slotOfId(resourceId);
+      return (
+        resourceId !== undefined &&
+        slot !== undefined &&
+        scope.slots.includes(slot) &&
+        !kept.has(resourceId)
+      );
     });
     if (moving.length > 0) {
       yield moving.map((row) => ({
@@ -171,31 +189,28 @@ export class SlotCopier {
 
   async copyPass(source: PoolConnection): Promise<RowCounts> {
     const counts: RowCounts = {};
+    const kept = await keptPaymentsOf(source, this.scope);
     counts['journals'] = await this.copyJournals(source);
     for (const spec of tablesIn(this.scope)) {
-      counts[spec.table] = await this.copyKeyedTable(source, spec);
+      counts[spec.table] = await this.copyKeyedTable(source, spec, kept);
     }
-    counts['idempotency_keys'] = await this.copyIdempotency(source);
+    counts['idempotency_keys'] = await this.copyIdempotency(source, kept);
     return counts;
   }
 
-  private async copyKeyedTable(source: PoolConnection, spec: SlotKeyedTable): Promise<number> {
+  private async copyKeyedTable(
+    source: PoolConnection,
+    spec: SlotKeyedTable,
+    kept: ReadonlySet<string>,
+  ): Promise<number> {
     let written = 0;
-    for await (const page of slotRows(source, this.scope, spec)) {
+    for await (const page of slotRows(source, this.scope, spec, kept)) {
       written += await inTransaction(this.target, this.scope.limits.lockWaitSeconds, async (tx) => {
         const existing = await rows(tx, `SELECT * FROM ${spec.table} WHERE ${spec.key} IN (?)`, [
           page.map((row) => row[spec.key]),
         ]);
         const known = new Map(existing.map((row) => [String(row[spec.key]), rowFingerprint(row)]));
-        const viewed: RowDataPacket[] = [];
-        for (const row of page) {
-          viewed.push(
-            await targetViewOf(this.scope, spec.table, row, (currency) =>
-              openClearingAccount(tx, this.scope.sourceCellId, currency),
-            ),
-          );
-        }
-        const changed = viewed.filter(
+        const changed = page.filter(
           (row) => known.get(String(row[spec.key])) !== rowFingerprint(row),
         );
         const first = changed[0];
@@ -274,9 +289,12 @@ export class SlotCopier {
   }
 
   /** Idempotency records are written once and never change: copy the missing ones. */
-  private async copyIdempotency(source: PoolConnection): Promise<number> {
+  private async copyIdempotency(
+    source: PoolConnection,
+    kept: ReadonlySet<string>,
+  ): Promise<number> {
     let written = 0;
-    for await (const page of idempotencyRowsOf(source, this.scope)) {
+    for await (const page of idempotencyRowsOf(source, this.scope, kept)) {
       const first = page[0]?.row;
       if (first === undefined) continue;
       const columns = Object.keys(first);
@@ -375,15 +393,36 @@ export async function deleteSlotRows(
   return deleted;
 }
 
+/** Deletes exactly the rows that moved (the kept payments and what follows them stay). */
+export async function deleteMovedRows(
+  connection: PoolConnection,
+  scope: SlotScope,
+  spec: SlotKeyedTable,
+  kept: ReadonlySet<string>,
+): Promise<number> {
+  const keys: string[] = [];
+  for await (const page of slotRows(connection, scope, spec, kept)) {
+    keys.push(...page.map((row) => String(row[spec.key])));
+  }
+  let deleted = 0;
+  for (const batch of chunks(keys, scope.limits.batchSizeMax)) {
+    deleted += await execute(connection, `DELETE FROM ${spec.table} WHERE ${spec.key} IN (?)`, [
+      batch,
+    ]);
+  }
+  return deleted;
+}
+
 /** Deletes the idempotency records of the moving slots (found by their stored responses). */
 export async function deleteIdempotencyRows(
   pool: Pool | PoolConnection,
   scope: SlotScope,
+  kept: ReadonlySet<string> = new Set(),
 ): Promise<number> {
   const keys: [string, string][] = [];
   const connection = 'release' in pool ? pool : await pool.getConnection();
   try {
-    for await (const page of idempotencyRowsOf(connection, scope)) {
+    for await (const page of idempotencyRowsOf(connection, scope, kept)) {
       keys.push(...page.map((entry): [string, string] => [entry.scope, entry.key]));
     }
   } finally {

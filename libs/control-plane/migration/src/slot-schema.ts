@@ -73,6 +73,12 @@ const idempotentResourceFields = [
  * request created or changed, and that resource's ID carries the slot.
  */
 export function slotOfIdempotentResponse(responseJson: string): number | undefined {
+  const resourceId = resourceOfIdempotentResponse(responseJson);
+  return resourceId === undefined ? undefined : slotOfId(resourceId);
+}
+
+/** The ID of the resource a stored idempotent response belongs to, if it names one. */
+export function resourceOfIdempotentResponse(responseJson: string): string | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(responseJson);
@@ -83,7 +89,7 @@ export function slotOfIdempotentResponse(responseJson: string): number | undefin
   const record = parsed as Record<string, unknown>;
   for (const field of idempotentResourceFields) {
     const value = record[field];
-    if (typeof value === 'string') return slotOfId(value);
+    if (typeof value === 'string') return value;
   }
   return undefined;
 }

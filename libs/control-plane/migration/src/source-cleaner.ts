@@ -2,7 +2,8 @@ import type { PoolConnection } from 'mysql2/promise';
 
 import {
   deleteIdempotencyRows,
-  deleteSlotRows,
+  deleteMovedRows,
+  keptPaymentsOf,
   tablesIn,
   type RowCounts,
   type SlotScope,
@@ -98,12 +99,13 @@ export async function cleanSource(
     ]);
     transferredOutMinor[currency] = entry.deltaMinor.toString();
   }
+  const kept = await keptPaymentsOf(lock, scope);
   const rowsRemoved: RowCounts = {};
   for (const spec of [...tablesIn(scope)].reverse()) {
     if (spec.table === 'accounts') continue;
-    rowsRemoved[spec.table] = await deleteSlotRows(lock, scope, spec);
+    rowsRemoved[spec.table] = await deleteMovedRows(lock, scope, spec, kept);
   }
-  rowsRemoved['idempotency_keys'] = await deleteIdempotencyRows(lock, scope);
+  rowsRemoved['idempotency_keys'] = await deleteIdempotencyRows(lock, scope, kept);
   return {
     accountsZeroed: withBalance.length,
     transferOutJournals: withBalance.length,
