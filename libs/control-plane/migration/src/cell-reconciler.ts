@@ -1,13 +1,6 @@
-import {
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, Metadata } from '@grpc/grpc-js';
 
-import { cellProtoPath } from '@cellpay/proto';
+import { cellServiceConstructor } from './cell-grpc';
 
 /** What a cell's own reconciliation (AccountingService.Reconcile) reported. */
 export interface CellReconciliation {
@@ -40,18 +33,7 @@ export function grpcCellReconciler(
   addresses: ReadonlyMap<string, string>,
   deadlineMs = 30_000,
 ): CellReconciler {
-  const definition = loadSync(cellProtoPath, {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const root = loadPackageDefinition(definition);
-  const constructor = ['cellpay', 'cell', 'v1', 'AccountingService'].reduce<unknown>(
-    (node, key) => (node as GrpcObject)[key],
-    root,
-  ) as ServiceClientConstructor;
+  const constructor = cellServiceConstructor('AccountingService');
   return async (cellId) => {
     const address = addresses.get(cellId);
     if (address === undefined) throw new Error(`no gRPC address for ${cellId}`);

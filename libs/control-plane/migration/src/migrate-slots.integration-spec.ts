@@ -297,6 +297,53 @@ describe('migrate-slots on real cells', () => {
     acknowledged.push({ kind: 'payment', id: String(response['paymentId']), cellId, merchant });
   };
 
+  interface OpenAuthorization {
+    readonly paymentId: string;
+    readonly payer: string;
+    readonly merchant: string;
+    readonly amount: bigint;
+  }
+  /** Authorizations not captured yet, per payer group: their holds move with the slots. */
+  const openAuthorizations = new Map<string, OpenAuthorization[]>();
+
+  const authorize = async (payer: string, merchant: string, amount: bigint, stale = false) => {
+    const outTradeNo = requestId();
+    const { response, cellId } = await routed(
+      slotOf(payer, slotCount),
+      'payment',
+      'authorize',
+      () => ({
+        merchantId: merchant,
+        outTradeNo,
+        payerAccountId: accountOf.get(payer),
+        amountMinor: amount.toString(),
+        currency: 'CNY',
+        ttlSeconds: 600,
+      }),
+      stale,
+    );
+    const paymentId = String(response['paymentId']);
+    acknowledged.push({ kind: 'payment', id: paymentId, cellId, merchant });
+    const open = openAuthorizations.get(merchant) ?? [];
+    open.push({ paymentId, payer, merchant, amount });
+    openAuthorizations.set(merchant, open);
+  };
+  const capture = async (authorization: OpenAuthorization, stale = false) => {
+    await routed(
+      Number(authorization.paymentId.slice(4, 8)),
+      'payment',
+      'capturePayment',
+      () => ({
+        merchantId: authorization.merchant,
+        paymentId: authorization.paymentId,
+        amountMinor: authorization.amount.toString(),
+      }),
+      stale,
+    );
+    credit(authorization.payer, -authorization.amount);
+    credit(authorization.merchant, authorization.amount);
+  };
+
   async function countRows(cellId: string, table: string, id: string): Promise<number> {
     const [found] = await shardPool(cellId).query<RowDataPacket[]>(
       `SELECT COUNT(*) AS row_count FROM ${table} WHERE id = ?`,
@@ -349,12 +396,16 @@ describe('migrate-slots on real cells', () => {
         const amount = BigInt(1 + Math.floor(Math.random() * 100));
         const choice = Math.random();
         try {
-          if (choice < 0.3) await topUp(pick(group), amount, stale);
-          else if (choice < 0.65) {
+          const authorization =
+            choice >= 0.85 ? openAuthorizations.get(merchant)?.shift() : undefined;
+          if (authorization !== undefined) await capture(authorization, stale);
+          else if (choice < 0.25) await topUp(pick(group), amount, stale);
+          else if (choice < 0.5) {
             const from = pick(group);
             const to = pick(group.filter((user) => user !== from));
             await transfer(from, to, amount, stale);
-          } else await pay(pick(group), merchant, amount, stale);
+          } else if (choice < 0.7) await authorize(pick(group), merchant, amount, stale);
+          else await pay(pick(group), merchant, amount, stale);
         } catch (error) {
           unexpected.push(error instanceof Error ? error.message : String(error));
         }
@@ -409,6 +460,7 @@ describe('migrate-slots on real cells', () => {
     expect(summary.outcome).toBe('completed');
     expect(summary.verification?.ok).toBe(true);
     expect(summary.lateWritesOnSource).toEqual([]);
+    expect(summary.rowsCopied['holds']).toBeGreaterThan(0);
     expect(unexpected).toEqual([]);
     expect(loadMs).toBeLessThanOrEqual(loadDurationMsMax + 5_000);
     expect(operations * 1000).toBeLessThanOrEqual(50 * loadMs);

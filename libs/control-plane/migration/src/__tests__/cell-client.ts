@@ -1,14 +1,9 @@
-import {
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, Metadata } from '@grpc/grpc-js';
 
-import { cellProtoPath, decodeErrorStatus } from '@cellpay/proto';
+import { decodeErrorStatus } from '@cellpay/proto';
 import { routingHeaders } from '@cellpay/routing';
+
+import { cellServiceConstructor } from '../cell-grpc';
 
 type Callback = (
   error: (Error & { code?: number; metadata?: Metadata }) | null,
@@ -21,23 +16,6 @@ type Method = (
   callback: Callback,
 ) => void;
 type ServiceClient = Record<string, Method> & { close(): void };
-
-const root = loadPackageDefinition(
-  loadSync(cellProtoPath, {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  }),
-);
-
-function serviceOf(name: string): ServiceClientConstructor {
-  return ['cellpay', 'cell', 'v1', name].reduce<unknown>(
-    (node, key) => (node as GrpcObject)[key],
-    root,
-  ) as ServiceClientConstructor;
-}
 
 /** A call's failure as the test reads it: gRPC code and the ErrorInfo reason. */
 export class CellCallError extends Error {
@@ -56,11 +34,11 @@ export class CellClient {
 
   constructor(readonly address: string) {
     this.services = {
-      account: new (serviceOf('AccountService'))(
+      account: new (cellServiceConstructor('AccountService'))(
         address,
         credentials.createInsecure(),
       ) as unknown as ServiceClient,
-      payment: new (serviceOf('PaymentService'))(
+      payment: new (cellServiceConstructor('PaymentService'))(
         address,
         credentials.createInsecure(),
       ) as unknown as ServiceClient,
