@@ -290,7 +290,10 @@ class MigrationRun {
       this.checkNotAborted();
       await this.step('flip', () => this.flip());
     } catch (error) {
-      if (this.flipped) return this.recorded(this.summary('failed_after_flip', error));
+      if (this.flipped) {
+        await this.releaseLock(true);
+        return this.recorded(this.summary('failed_after_flip', error));
+      }
       await this.abort();
       return this.recorded(this.summary('aborted', error));
     }
@@ -313,18 +316,30 @@ class MigrationRun {
       );
     }
     await this.releaseLock(false);
-    const lateWrites = await this.step('check-source', () => this.lateWrites());
-    if (this.dependencies.reconcile !== undefined) {
-      this.reconciliation.sourceAfterClean = await this.dependencies.reconcile(
-        this.plan.sourceCellId,
-      );
-      this.reconciliation.targetAfterFlip = await this.dependencies.reconcile(
-        this.plan.targetCellId,
-      );
-    }
+    // The move is done; what follows only reports, so a failure here is noted, not raised.
+    const lateWrites = await this.step('check-source', () => this.lateWrites()).catch(
+      (error: unknown) => [`not checked: ${describe(error)}`],
+    );
+    this.reconciliation.sourceAfterClean = await this.reconcileQuietly(this.plan.sourceCellId);
+    this.reconciliation.targetAfterFlip = await this.reconcileQuietly(this.plan.targetCellId);
     return this.recorded(
       this.summary('completed', undefined, { clean, lateWritesOnSource: lateWrites }),
     );
+  }
+
+  private async reconcileQuietly(cellId: string): Promise<CellReconciliation | undefined> {
+    const reconcile = this.dependencies.reconcile;
+    if (reconcile === undefined) return undefined;
+    try {
+      return await reconcile(cellId);
+    } catch (error) {
+      return {
+        cellId,
+        clean: false,
+        differenceCount: 0,
+        differences: [{ error: describe(error) }],
+      };
+    }
   }
 
   /**
@@ -535,7 +550,13 @@ class MigrationRun {
     this.flipped = true;
     this.freezeMs = Date.now() - (this.frozenAt ?? Date.now());
     this.epochs.after = table.epoch.toString();
-    await this.dependencies.publishRouting(table);
+    try {
+      await this.dependencies.publishRouting(table);
+    } catch (error) {
+      // The table is committed; followers also poll the database (every 5 s by default), so the
+      // clean goes on rather than leave both cells holding the money.
+      this.report('flip', 'failed', `publishing the table failed: ${describe(error)}`);
+    }
   }
 
   /** Postings on the moving accounts that reached the source after the clean committed. */
