@@ -564,6 +564,43 @@ describe('migrate-slots on real cells', () => {
     expect(await routing.loadSnapshot()).toEqual(before);
   });
 
+  it('finds a balance changed on the target behind its back, names the account, and aborts', async () => {
+    const slot = follower.current().slotsOf('cell-1').at(-4);
+    if (slot === undefined) throw new Error('no slot');
+    const [user] = usersIn(slot, 1, 'tamper');
+    if (user === undefined) throw new Error('no user');
+    await openWallet(user, 'user_wallet');
+    await topUp(user, 1_000n);
+    const account = accountOf.get(user) ?? '';
+    const before = await routing.loadSnapshot();
+    const request = { slots: [slot], targetCellId: 'cell-2', actor: 'migration-test' };
+    const plan = await planMigration(request, dependencies);
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      afterStep: async (step) => {
+        if (step !== 'final-copy') return;
+        // The 2008 lesson: a balance edited up by 7 must show as +7 on exactly that account.
+        await shardPool('cell-2').query(
+          'UPDATE accounts SET balance_minor = balance_minor + 7 WHERE id = ?',
+          [account],
+        );
+      },
+    });
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.error?.code).toBe(MigrationErrorCode.VerificationFailed);
+    expect(summary.verification?.ok).toBe(false);
+    expect(summary.verification?.mismatches).toEqual(
+      expect.arrayContaining([
+        `accounts ${account}: differs or missing on the target`,
+        `account ${account} on the target: balance 1007 but its lines net 1000`,
+        'balanceMinor sum CNY: 1000 vs 1007',
+      ]),
+    );
+    expect((await routing.loadSnapshot())?.slots).toEqual(before?.slots);
+    expect(await balanceOf('cell-2', account)).toBeUndefined();
+    expect(await balanceOf('cell-1', account)).toBe(1_000n);
+  }, 60_000);
+
   it("stops at the operator's interrupt: slots unfrozen, nothing left on the target", async () => {
     const slot = follower.current().slotsOf('cell-1').at(-3);
     if (slot === undefined) throw new Error('no slot');

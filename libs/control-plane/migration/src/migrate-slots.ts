@@ -69,6 +69,11 @@ export interface MigrationDependencies {
   readonly signal?: AbortSignal;
   /** Called after a successful verification; a throw aborts (drills and tests inject faults). */
   readonly afterVerify?: (report: VerificationReport) => Promise<void> | void;
+  /**
+   * Called after each step before the flip has completed; a throw there is that step's failure
+   * (drills and tests inject faults: a dead shard, a row changed behind the migration's back).
+   */
+  readonly afterStep?: (step: MigrationStep) => Promise<void> | void;
   readonly limits?: Partial<MigrationLimits>;
 }
 
@@ -629,6 +634,7 @@ class MigrationRun {
     this.report(step, 'started');
     try {
       const result = await work();
+      if (!this.flipped) await this.dependencies.afterStep?.(step);
       this.timeline.push({ step, durationMs: Date.now() - started, outcome: 'done' });
       this.report(step, 'done');
       return result;
