@@ -277,24 +277,37 @@ describe('migrate-slots on real cells', () => {
     credit(to, amount);
     acknowledged.push({ kind: 'transfer', id: String(response['transferId']), cellId });
   };
-  const pay = async (payer: string, merchant: string, amount: bigint, stale = false) => {
+  /** Pay (one step) or Authorize: the acknowledged payment's ID. */
+  const createPayment = async (
+    method: 'pay' | 'authorize',
+    payer: string,
+    merchant: string,
+    amount: bigint,
+    stale: boolean,
+  ): Promise<string> => {
     const outTradeNo = requestId();
     const { response, cellId } = await routed(
       slotOf(payer, slotCount),
       'payment',
-      'pay',
+      method,
       () => ({
         merchantId: merchant,
         outTradeNo,
         payerAccountId: accountOf.get(payer),
         amountMinor: amount.toString(),
         currency: 'CNY',
+        ttlSeconds: method === 'authorize' ? 600 : 0,
       }),
       stale,
     );
+    const paymentId = String(response['paymentId']);
+    acknowledged.push({ kind: 'payment', id: paymentId, cellId, merchant });
+    return paymentId;
+  };
+  const pay = async (payer: string, merchant: string, amount: bigint, stale = false) => {
+    await createPayment('pay', payer, merchant, amount, stale);
     credit(payer, -amount);
     credit(merchant, amount);
-    acknowledged.push({ kind: 'payment', id: String(response['paymentId']), cellId, merchant });
   };
 
   interface OpenAuthorization {
@@ -307,23 +320,7 @@ describe('migrate-slots on real cells', () => {
   const openAuthorizations = new Map<string, OpenAuthorization[]>();
 
   const authorize = async (payer: string, merchant: string, amount: bigint, stale = false) => {
-    const outTradeNo = requestId();
-    const { response, cellId } = await routed(
-      slotOf(payer, slotCount),
-      'payment',
-      'authorize',
-      () => ({
-        merchantId: merchant,
-        outTradeNo,
-        payerAccountId: accountOf.get(payer),
-        amountMinor: amount.toString(),
-        currency: 'CNY',
-        ttlSeconds: 600,
-      }),
-      stale,
-    );
-    const paymentId = String(response['paymentId']);
-    acknowledged.push({ kind: 'payment', id: paymentId, cellId, merchant });
+    const paymentId = await createPayment('authorize', payer, merchant, amount, stale);
     const open = openAuthorizations.get(merchant) ?? [];
     open.push({ paymentId, payer, merchant, amount });
     openAuthorizations.set(merchant, open);
