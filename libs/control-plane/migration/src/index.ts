@@ -1,5 +1,6 @@
 export * from './cell-reconciler';
 export * from './migrate-slots';
+export * from './migration-plan';
 export * from './migration-limits';
 export * from './migration.exception';
 export type { CleanReport } from './source-cleaner';

@@ -18,7 +18,8 @@ import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 import { CellCallError, CellClient } from './__tests__/cell-client';
 import { CellProcess, ensureCellBuilt } from './__tests__/cell-processes';
 import { grpcCellReconciler, type CellReconciler } from './cell-reconciler';
-import { migrateSlots, planMigration, type MigrationDependencies } from './migrate-slots';
+import { migrateSlots, type MigrationDependencies } from './migrate-slots';
+import { planMigration } from './migration-plan';
 import { MigrationError, MigrationErrorCode } from './migration.exception';
 
 const cellIds = ['cell-1', 'cell-2'] as const;

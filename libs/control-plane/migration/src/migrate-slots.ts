@@ -1,25 +1,16 @@
-import { randomBytes } from 'node:crypto';
-
 import type { Pool, PoolConnection } from 'mysql2/promise';
 
-import type { AuditLog, RoutingStore } from '@cellpay/global-data-access';
+import type { AuditLog } from '@cellpay/global-data-access';
 import type { RoutingTable } from '@cellpay/routing';
 import { CrossCellRefundState, SettlementState } from '@cellpay/settlement-domain';
 
 import type { CellReconciler, CellReconciliation } from './cell-reconciler';
 import { migrationLimitsDefault, type MigrationLimits } from './migration-limits';
 import { MigrationError, MigrationErrorCode } from './migration.exception';
+import type { MigrateSlotsRequest, MigrationPlan, PlanDependencies } from './migration-plan';
 import { cleanSource, type CleanReport } from './source-cleaner';
 import { prepareSession, rows } from './shard-connection';
-import {
-  SlotCopier,
-  slotRows,
-  tablesIn,
-  totalOf,
-  withTarget,
-  type RowCounts,
-  type SlotScope,
-} from './slot-copier';
+import { SlotCopier, totalOf, withTarget, type RowCounts, type SlotScope } from './slot-copier';
 import { slotPattern } from './slot-schema';
 import { verifySlots, type VerificationReport } from './slot-verifier';
 
@@ -48,20 +39,10 @@ export interface MigrationProgress {
   readonly detail?: string;
 }
 
-export interface MigrateSlotsRequest {
-  readonly slots: readonly number[];
-  readonly targetCellId: string;
-  /** Who runs it: written to the audit log. */
-  readonly actor: string;
-}
-
-export interface MigrationDependencies {
-  readonly routing: RoutingStore;
+export interface MigrationDependencies extends PlanDependencies {
   /** Puts a committed routing table where followers see it (Redis), right after each change. */
   readonly publishRouting: (table: RoutingTable) => Promise<void>;
   readonly audit: AuditLog;
-  /** A pool on a cell's shard primary (the caller owns and closes it). */
-  readonly shardPool: (cellId: string) => Pool;
   /** Each cell's own reconciliation; without it the step is reported as not run. */
   readonly reconcile?: CellReconciler;
   readonly onProgress?: (event: MigrationProgress) => void;
@@ -74,18 +55,6 @@ export interface MigrationDependencies {
    * (drills and tests inject faults: a dead shard, a row changed behind the migration's back).
    */
   readonly afterStep?: (step: MigrationStep) => Promise<void> | void;
-  readonly limits?: Partial<MigrationLimits>;
-}
-
-export interface MigrationPlan {
-  readonly migrationId: string;
-  readonly slots: readonly number[];
-  readonly sourceCellId: string;
-  readonly targetCellId: string;
-  readonly epoch: string;
-  /** The source's rows in the moving slots, per table, when planned. */
-  readonly sourceRows: RowCounts;
-  readonly settlementTables: boolean;
 }
 
 export interface MigrationSummary {
@@ -114,114 +83,6 @@ export interface MigrationSummary {
   readonly lateWritesOnSource?: readonly string[];
   readonly timeline: readonly { step: MigrationStep; durationMs: number; outcome: string }[];
   readonly durationMs: number;
-}
-
-const slotsMax = 100;
-
-/** Which cell owns the slots now, what moves, and whether the target can take it. */
-export async function planMigration(
-  request: MigrateSlotsRequest,
-  dependencies: Pick<MigrationDependencies, 'routing' | 'shardPool' | 'limits'>,
-): Promise<MigrationPlan> {
-  const slots = [...new Set(request.slots)].sort((a, b) => a - b);
-  const snapshot = await dependencies.routing.loadSnapshot();
-  if (snapshot === undefined) {
-    throw new MigrationError(
-      MigrationErrorCode.SlotsInvalid,
-      'the routing table is not initialised',
-    );
-  }
-  if (slots.length === 0 || slots.length > slotsMax) {
-    throw new MigrationError(MigrationErrorCode.SlotsInvalid, `give 1 to ${slotsMax} slots`);
-  }
-  const routes = slots.map((slot) => snapshot.slots.find((route) => route.slot === slot));
-  const owners = new Set(routes.map((route) => route?.cellId));
-  const first = routes[0];
-  if (routes.some((route) => route === undefined) || first === undefined) {
-    throw new MigrationError(
-      MigrationErrorCode.SlotsInvalid,
-      `slots must be below ${snapshot.slotCount}`,
-    );
-  }
-  if (owners.size !== 1 || routes.some((route) => route?.state !== 'active')) {
-    throw new MigrationError(
-      MigrationErrorCode.SlotNotOwnedBySource,
-      'all slots must be active on one cell (move slots of different cells in separate runs)',
-    );
-  }
-  const sourceCellId = first.cellId;
-  if (sourceCellId === request.targetCellId) {
-    throw new MigrationError(
-      MigrationErrorCode.SlotsInvalid,
-      `the slots already live on ${sourceCellId}`,
-    );
-  }
-  if (
-    !snapshot.cells.some((cell) => cell.cellId === request.targetCellId && cell.state === 'active')
-  ) {
-    throw new MigrationError(
-      MigrationErrorCode.SlotsInvalid,
-      `${request.targetCellId} is not an active cell`,
-    );
-  }
-  const limits = { ...migrationLimitsDefault, ...dependencies.limits };
-  const source = dependencies.shardPool(sourceCellId);
-  const target = dependencies.shardPool(request.targetCellId);
-  const settlementTables =
-    (await hasTable(source, 'settlement_sagas')) && (await hasTable(target, 'settlement_sagas'));
-  const scope: SlotScope = {
-    slots,
-    sourceCellId,
-    targetCellId: request.targetCellId,
-    settlementTables,
-    limits,
-  };
-  const sourceRows = await withTarget(source, (connection) => countSlotRows(connection, scope));
-  const targetRows = await withTarget(target, (connection) => countSlotRows(connection, scope));
-  if (totalOf(targetRows) > 0) {
-    throw new MigrationError(
-      MigrationErrorCode.TargetHasRowsInSlots,
-      `${request.targetCellId} already holds rows of these slots (${JSON.stringify(targetRows)}); ` +
-        'moving a slot back to a cell that held it before is not supported',
-    );
-  }
-  return {
-    migrationId: `mig_${randomBytes(10).toString('hex')}`,
-    slots,
-    sourceCellId,
-    targetCellId: request.targetCellId,
-    epoch: snapshot.epoch.toString(),
-    sourceRows,
-    settlementTables,
-  };
-}
-
-async function hasTable(pool: Pool, table: string): Promise<boolean> {
-  const [found] = await pool.query<import('mysql2/promise').RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
-    [table],
-  );
-  return found.length > 0;
-}
-
-async function countSlotRows(connection: PoolConnection, scope: SlotScope): Promise<RowCounts> {
-  const counts: RowCounts = {};
-  for (const spec of tablesIn(scope)) {
-    let count = 0;
-    for await (const page of slotRows(connection, scope, spec)) count += page.length;
-    counts[spec.table] = count;
-  }
-  let lines = 0;
-  for (const slot of scope.slots) {
-    const found = await rows(
-      connection,
-      'SELECT COUNT(*) AS line_count FROM journal_lines WHERE account_id LIKE ?',
-      [slotPattern('acc', slot)],
-    );
-    lines += Number(found[0]?.['line_count'] ?? 0);
-  }
-  counts['journal_lines'] = lines;
-  return counts;
 }
 
 /**
