@@ -380,6 +380,28 @@ describe('migrate-slots on real cells', () => {
     await pay(movingUsers[0] ?? '', stayingMerchant, 500n);
     await pay(stayingUsers[0] ?? '', movingMerchant, 700n);
     await transfer(stayingUsers[1] ?? '', movingUsers[1] ?? '', 300n);
+    // A top-up whose reply the client will pretend to have lost, to retry it after the move.
+    const replayedUser = movingUsers[2] ?? '';
+    const replayedTopUp = {
+      clientId: 'migration-test',
+      requestId: requestId(),
+      fromAccountId: funding.get('cell-1'),
+      toAccountId: accountOf.get(replayedUser),
+      amountMinor: '333',
+      currency: 'CNY',
+    };
+    const original = await routed(
+      slotOf(replayedUser, slotCount),
+      'account',
+      'topUp',
+      () => replayedTopUp,
+    );
+    credit(replayedUser, 333n);
+    acknowledged.push({
+      kind: 'top_up',
+      id: String(original.response['transferId']),
+      cellId: original.cellId,
+    });
 
     let loadRunning = true;
     let operations = 0;
@@ -476,6 +498,17 @@ describe('migrate-slots on real cells', () => {
       cellId: 'cell-1',
       state: 'active',
     });
+
+    // The retry reaches the target, which replays the stored reply (its idempotency record moved
+    // with the account it credited) instead of crediting again.
+    const retried = await routed(
+      slotOf(replayedUser, slotCount),
+      'account',
+      'topUp',
+      () => replayedTopUp,
+    );
+    expect(retried.cellId).toBe('cell-2');
+    expect(retried.response).toEqual(original.response);
 
     // Every acknowledged operation exists exactly once, in the cell that owns it now.
     const moved = new Set([slotA, slotB]);

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
+import { cellOwnedSlot } from './slot-schema';
+
 /** MariaDB's deadlock and lock-wait errors: the whole unit is retried, as the cells do. */
 const retryableErrorCodes = ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'];
 const transactionAttemptsMax = 5;
@@ -79,9 +81,6 @@ export async function inTransaction<T>(
 export function newId(prefix: 'acc' | 'jnl', slot: number): string {
   return `${prefix}_${slot.toString().padStart(4, '0')}${randomBytes(12).toString('hex')}`;
 }
-
-/** The reserved slot of accounts that belong to a cell itself (clearing, funding, ...). */
-export const cellOwnedSlot = 9999;
 
 /**
  * The clearing account of `counterpartyCellId` in this shard, opened if missing exactly as a cell

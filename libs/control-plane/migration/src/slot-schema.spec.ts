@@ -36,6 +36,20 @@ describe('slot-schema', () => {
     expect(slotOfIdempotentResponse(JSON.stringify({ holdId: 'hld_0011AAAAAAAAAAAA' }))).toBe(11);
   });
 
+  it("places a top-up's record with the account it credited, not the funding account's slot", () => {
+    expect(
+      slotOfIdempotentResponse(
+        JSON.stringify({
+          transferId: 'trf_9999AAAAAAAAAAAA',
+          kind: 'top_up',
+          fromAccountId: 'acc_9999BBBBBBBBBBBB',
+          toAccountId: 'acc_0023CCCCCCCCCCCC',
+          journalId: 'jnl_9999DDDDDDDDDDDD',
+        }),
+      ),
+    ).toBe(23);
+  });
+
   it('leaves records it cannot place where they are (undefined, never a guess)', () => {
     expect(slotOfIdempotentResponse('not json')).toBeUndefined();
     expect(slotOfIdempotentResponse('"a string"')).toBeUndefined();

@@ -59,14 +59,23 @@ export function slotOfId(id: string): number | undefined {
   return match === null ? undefined : Number(match[2]);
 }
 
-/** Fields of a stored idempotent response that name the resource it belongs to, in order. */
+/**
+ * Fields of a stored idempotent response that name the resource it belongs to, in order. A
+ * top-up's transfer carries the funding account's reserved slot, so its record belongs to the
+ * account it credited (`toAccountId`).
+ */
 const idempotentResourceFields = [
   'paymentId',
   'refundId',
   'transferId',
   'holdId',
   'accountId',
+  'fromAccountId',
+  'toAccountId',
 ] as const;
+
+/** The reserved slot of accounts and records that belong to a cell itself. */
+export const cellOwnedSlot = 9999;
 
 /**
  * Idempotency records carry no slot of their own; the stored response names the resource the
@@ -77,7 +86,10 @@ export function slotOfIdempotentResponse(responseJson: string): number | undefin
   return resourceId === undefined ? undefined : slotOfId(resourceId);
 }
 
-/** The ID of the resource a stored idempotent response belongs to, if it names one. */
+/**
+ * The ID of the user-owned resource a stored idempotent response belongs to: the first field in
+ * order whose ID carries a user's slot (never the cell's own reserved slot).
+ */
 export function resourceOfIdempotentResponse(responseJson: string): string | undefined {
   let parsed: unknown;
   try {
@@ -89,7 +101,9 @@ export function resourceOfIdempotentResponse(responseJson: string): string | und
   const record = parsed as Record<string, unknown>;
   for (const field of idempotentResourceFields) {
     const value = record[field];
-    if (typeof value === 'string') return value;
+    if (typeof value !== 'string') continue;
+    const slot = slotOfId(value);
+    if (slot !== undefined && slot !== cellOwnedSlot) return value;
   }
   return undefined;
 }
