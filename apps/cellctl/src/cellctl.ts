@@ -4,6 +4,7 @@ import { AuditLog } from '@cellpay/global-data-access';
 
 import { registerCredentialCommands } from './commands/credentials.command';
 import { registerDeadLetterCommands } from './commands/dlq.command';
+import { registerMigrateCommands } from './commands/migrate.command';
 import { registerReconcileCommand } from './commands/reconcile.command';
 import { registerStatusCommand } from './commands/status.command';
 import { registerGlobalCommands } from './commands/routes.command';
@@ -75,6 +76,7 @@ export async function runCellctl(
   registerCredentialCommands(program, run);
   registerReconcileCommand(program, run);
   registerStatusCommand(program, run);
+  registerMigrateCommands(program, run, env);
   program
     .command('audit')
     .description('the latest audit records: who changed what, when')

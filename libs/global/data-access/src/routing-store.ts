@@ -130,6 +130,56 @@ export class RoutingStore {
     }));
   }
 
+  // --- Slot migration (cellctl migrate-slots, @cellpay/migration) -------------------------------
+  // Each step checks the slots are where the migration left them, inside the same transaction as
+  // the change, so a migration never acts on a table someone else changed under it.
+
+  /** Freezes slots that `cellId` owns and serves (active): the first step of a move. */
+  freezeSlotsOf(
+    slots: readonly number[],
+    cellId: string,
+    change: RoutingChange,
+  ): Promise<RoutingTable> {
+    return this.change(change, (snapshot) => {
+      requireSlots(snapshot, slots, cellId, 'active');
+      return withSlots(snapshot, slots, (route) => ({ ...route, state: 'frozen' }));
+    });
+  }
+
+  /** Unfreezes slots that `cellId` owns and that are frozen (an aborted move). */
+  unfreezeSlotsOf(
+    slots: readonly number[],
+    cellId: string,
+    change: RoutingChange,
+  ): Promise<RoutingTable> {
+    return this.change(change, (snapshot) => {
+      requireSlots(snapshot, slots, cellId, 'frozen');
+      return withSlots(snapshot, slots, (route) => ({ ...route, state: 'active' }));
+    });
+  }
+
+  /** The flip: frozen slots of `fromCellId` become active slots of `toCellId`, in one epoch. */
+  moveFrozenSlots(
+    slots: readonly number[],
+    fromCellId: string,
+    toCellId: string,
+    change: RoutingChange,
+  ): Promise<RoutingTable> {
+    return this.change(change, (snapshot) => {
+      requireSlots(snapshot, slots, fromCellId, 'frozen');
+      if (!snapshot.cells.some((cell) => cell.cellId === toCellId)) {
+        throw new Error(`routing table: unknown cell ${toCellId}`);
+      }
+      return withSlots(snapshot, slots, (route) => ({
+        ...route,
+        cellId: toCellId,
+        state: 'active',
+      }));
+    });
+  }
+
+  // --- End of slot migration ---------------------------------------------------------------------
+
   private change(
     change: RoutingChange,
     apply: (snapshot: RoutingSnapshot) => RoutingSnapshot,
@@ -167,6 +217,34 @@ export class RoutingStore {
       connection.release();
     }
   }
+}
+
+function requireSlots(
+  snapshot: RoutingSnapshot,
+  slots: readonly number[],
+  cellId: string,
+  state: SlotState,
+): void {
+  for (const slot of slots) {
+    const route = snapshot.slots.find((candidate) => candidate.slot === slot);
+    if (route === undefined) throw new Error(`routing table: slot ${slot} does not exist`);
+    if (route.cellId !== cellId || route.state !== state) {
+      throw new Error(
+        `routing table: slot ${slot} is ${route.state} on ${route.cellId}, expected ${state} on ${cellId}`,
+      );
+    }
+  }
+}
+
+function withSlots(
+  snapshot: RoutingSnapshot,
+  slots: readonly number[],
+  update: (route: SlotRoute) => SlotRoute,
+): RoutingSnapshot {
+  return {
+    ...snapshot,
+    slots: snapshot.slots.map((route) => (slots.includes(route.slot) ? update(route) : route)),
+  };
 }
 
 async function readSnapshot(

@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import type { Pool } from 'mysql2/promise';
+
+import { createMysqlPool, mysqlEndpointOf } from '@cellpay/connections';
+import {
+  AuditLog,
+  publishRoutingTable,
+  routingRedisKeys,
+  RoutingStore,
+} from '@cellpay/global-data-access';
+import {
+  grpcCellReconciler,
+  migrateSlots,
+  planMigration,
+  type MigrationProgress,
+} from '@cellpay/migration';
+
+import type { CommandRunner } from '../cellctl';
+import { table } from '../terminal';
+
+const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
+
+interface MigrateOptions {
+  to: string;
+  yes?: boolean;
+  skipReconcile?: boolean;
+}
+
+/** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form). */
+function parseAddressList(spec: string, variable: string): Map<string, string> {
+  const entries = spec
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const at = item.indexOf('=');
+      if (at <= 0) throw new Error(`${variable}: expected cell-N=value, got '${item}'`);
+      return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
+    });
+  return new Map(entries);
+}
+
+/** The shards by cell: `--local` or `CELLPAY_CELL_SHARDS`, as every cellctl command reads them. */
+function shardUrls(configured: readonly { cellId: string; url: string }[]): Map<string, string> {
+  if (configured.length === 0) {
+    throw new Error('set CELLPAY_CELL_SHARDS (cell-1=mysql://...,...) or pass --local');
+  }
+  return new Map(configured.map((shard) => [shard.cellId, shard.url]));
+}
+
+export function registerMigrateCommands(
+  program: Command,
+  run: CommandRunner,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  program
+    .command('migrate-slots')
+    .description(
+      'move slots to another cell online: copy, catch up, freeze, verify, flip, clean (docs/operations.md)',
+    )
+    .argument('<slots>', 'comma-separated slot numbers, all owned by one cell')
+    .requiredOption('--to <cell>', 'the cell that takes the slots')
+    .option('--skip-reconcile', 'do not run the cells’ reconciliation (no cell addresses known)')
+    .option('--yes', 'do not ask for confirmation')
+    .action((slotList: string, options: MigrateOptions) =>
+      run(async ({ context, terminal, confirm, onClose }) => {
+        if (!slotListPattern.test(slotList)) {
+          throw new Error(`slots must be comma-separated numbers, got '${slotList}'`);
+        }
+        const urls = shardUrls(context.settings.cellShardUrls);
+        const pools = new Map<string, Pool>();
+        onClose(async () => {
+          await Promise.all([...pools.values()].map((pool) => pool.end()));
+        });
+        const shardPool = (cellId: string): Pool => {
+          const existing = pools.get(cellId);
+          if (existing !== undefined) return existing;
+          const url = urls.get(cellId);
+          if (url === undefined) throw new Error(`no shard endpoint for ${cellId}`);
+          const pool = createMysqlPool(mysqlEndpointOf(url, 'CELLPAY_CELL_SHARDS'), {
+            connectionsMax: 4,
+            queuedRequestsMax: 100,
+            connectTimeoutMs: 5_000,
+          });
+          pools.set(cellId, pool);
+          return pool;
+        };
+        const addressSpec = env['CELLPAY_CELL_ADDRESSES'];
+        if (options.skipReconcile !== true && (addressSpec === undefined || addressSpec === '')) {
+          throw new Error(
+            'set CELLPAY_CELL_ADDRESSES (cell-1=host:port,...) so both cells can reconcile, or pass --skip-reconcile',
+          );
+        }
+        const routing = new RoutingStore(context.globalPool());
+        const request = {
+          slots: slotList.split(',').map(Number),
+          targetCellId: options.to,
+          actor: context.settings.actor,
+        };
+        const plan = await planMigration(request, { routing, shardPool });
+        terminal.out(
+          `move slots ${plan.slots.join(',')} from ${plan.sourceCellId} to ${plan.targetCellId} (routing epoch ${plan.epoch}, ${plan.migrationId})`,
+        );
+        terminal.out(
+          table(
+            ['table', 'rows on the source'],
+            Object.entries(plan.sourceRows).map(([name, count]) => [name, String(count)]),
+          ),
+        );
+        if (!(await confirm(options.yes, 'Migrate these slots now?'))) return;
+        const stop = new AbortController();
+        const interrupt = () => {
+          terminal.err('interrupt: aborting before the flip (the source stays authoritative)');
+          stop.abort();
+        };
+        process.once('SIGINT', interrupt);
+        onClose(async () => {
+          process.removeListener('SIGINT', interrupt);
+        });
+        const summary = await migrateSlots(plan, request, {
+          routing,
+          publishRouting: async (routingTable) => {
+            await publishRoutingTable(
+              context.redisClient(),
+              routingRedisKeys(context.settings.redisPrefix),
+              routingTable,
+            );
+          },
+          audit: new AuditLog(context.globalPool()),
+          shardPool,
+          ...(options.skipReconcile === true || addressSpec === undefined
+            ? {}
+            : {
+                reconcile: grpcCellReconciler(
+                  parseAddressList(addressSpec, 'CELLPAY_CELL_ADDRESSES'),
+                ),
+              }),
+          onProgress: (event: MigrationProgress) =>
+            terminal.err(
+              `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`,
+            ),
+          signal: stop.signal,
+        });
+        terminal.out(JSON.stringify(summary, null, 2));
+        if (summary.outcome !== 'completed') {
+          throw new Error(`migration ${summary.outcome}: ${summary.error?.message ?? ''}`);
+        }
+      }),
+    );
+}
