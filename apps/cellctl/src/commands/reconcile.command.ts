@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { mysqlEndpointOf } from '@cellpay/connections';
+import { newRequestId, runInRequestContext } from '@cellpay/observability';
 import {
   type CellShard,
   reconcileShards,
@@ -107,26 +108,36 @@ export function registerReconcileCommand(program: Command, run: CommandRunner): 
     )
     .argument('[cell]', 'the cell to reconcile (default: every configured cell)')
     .option('--global', 'also check every pair of cells: clearing accounts net to money in flight')
+    .option('--shadow', 'reconcile the shadow tables of stress traffic instead of the live ones')
     .option('--json', 'print the full reports as JSON')
-    .action((cell: string | undefined, options: { global?: boolean; json?: boolean }) =>
-      run(async ({ context, terminal }) => {
-        const global = options.global === true;
-        if (global && cell !== undefined) {
-          throw new Error('--global reconciles every cell; do not name one');
-        }
-        const shards = selectShards(context.settings.cellShardUrls, cell);
-        const result = await reconcileShards(shards, { global }).catch((error: unknown) => {
-          if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
-          throw new Error(
-            `${(error as Error).message}: a cell shard is not migrated ` +
-              "(run the cell's 'migrate' command, or 'npm run cluster:up' locally)",
-          );
-        });
-        if (options.json === true) terminal.out(toJson(result));
-        else for (const line of render(result)) terminal.out(line);
-        const clean = result.cells.every((c) => c.report.clean) && (result.global?.clean ?? true);
-        // A difference is a failed check: the exit code says so to scripts and drills.
-        if (!clean) throw new Error('reconciliation found differences (see above)');
-      }),
+    .action(
+      (cell: string | undefined, options: { global?: boolean; shadow?: boolean; json?: boolean }) =>
+        run(async ({ context, terminal }) => {
+          const global = options.global === true;
+          if (global && cell !== undefined) {
+            throw new Error('--global reconciles every cell; do not name one');
+          }
+          const shards = selectShards(context.settings.cellShardUrls, cell);
+          // The shards' stores pick live or shadow tables from the request context, as a stress
+          // request does in the cell (docs/shadow-traffic.md).
+          const stress = options.shadow === true;
+          const reconcile = () => reconcileShards(shards, { global });
+          const result = await runInRequestContext(
+            { requestId: newRequestId(), stress },
+            reconcile,
+          ).catch((error: unknown) => {
+            if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
+            throw new Error(
+              `${(error as Error).message}: a cell shard is not migrated ` +
+                "(run the cell's 'migrate' command, or 'npm run cluster:up' locally)",
+            );
+          });
+          if (stress) terminal.out('shadow tables (stress traffic):');
+          if (options.json === true) terminal.out(toJson(result));
+          else for (const line of render(result)) terminal.out(line);
+          const clean = result.cells.every((c) => c.report.clean) && (result.global?.clean ?? true);
+          // A difference is a failed check: the exit code says so to scripts and drills.
+          if (!clean) throw new Error('reconciliation found differences (see above)');
+        }),
     );
 }

@@ -1,3 +1,4 @@
+import { runInRequestContext } from '@cellpay/observability';
 import { readInfraEndpoints } from '@cellpay/testing';
 
 import { type CellShard, reconcileShards } from './shard-reconciliation';
@@ -12,7 +13,7 @@ describe('reconciling real shards from outside', () => {
   let shards: CellShard[];
 
   beforeAll(async () => {
-    cells = await startRealCells(router, 2);
+    cells = await startRealCells(router, 2, { shadowTables: true });
     shards = cells.map((cell) => ({
       cellId: cell.cellId,
       endpoint: { ...infra.mysql, port: cell.port, database: cell.database },
@@ -61,6 +62,26 @@ describe('reconciling real shards from outside', () => {
     const single = await reconcileShards([shards[1] as CellShard], { global: false });
     expect(single.cells.map((cell) => cell.cellId)).toEqual(['cell-2']);
     expect(single.global).toBeUndefined();
+
+    // In a stress context the same call reads the shadow tables: stress traffic paid there, the
+    // live payment in flight is not seen, and the shadow books are clean on their own.
+    await runInRequestContext({ requestId: 'recon-shadow', stress: true }, async () => {
+      const shadowParties = await payerAndMerchant(router, a, b, 'recon-shadow', '900');
+      await a.crossCell.pay({
+        merchantId: shadowParties.merchantId,
+        outTradeNo: 'shadow-1',
+        payerAccountId: shadowParties.payerAccountId,
+        amountMinor: '400',
+        currency: 'CNY',
+      });
+    });
+    const shadow = await runInRequestContext({ requestId: 'recon-shadow-2', stress: true }, () =>
+      reconcileShards(shards, { global: true }),
+    );
+    expect(shadow.cells.every((cell) => cell.report.clean)).toBe(true);
+    expect(shadow.global?.pairs[0]).toMatchObject({ inFlightMinor: '400', differenceMinor: '0' });
+    const stillLive = await reconcileShards(shards, { global: true });
+    expect(stillLive.global?.pairs[0]).toMatchObject({ inFlightMinor: '250' });
 
     // A balance changed behind the ledger's back is named, with the amount it is off by.
     await b.pool.query('UPDATE accounts SET balance_minor = balance_minor + 3 WHERE id = ?', [
