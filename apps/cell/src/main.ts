@@ -10,6 +10,7 @@ import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
+import { followShardTopology } from './shard-topology';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { startCellObservability } from './observability/cell-observability';
@@ -37,6 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const observability = await startCellObservability(config, runtime, logger);
   const routing = await startCellRouting(config, logger);
+  const topology = await followShardTopology(config, runtime, logger);
   const persistence = {
     ...runtime.persistence,
     unitOfWork: new TimedUnitOfWork(
@@ -62,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
   observability.readiness.set('grpc', false, 'shutting down');
   await maintenance.stop();
   await app.close();
+  await topology?.close();
   await routing?.close();
   await observability.close();
   await runtime.close();
