@@ -4,8 +4,11 @@ import { AuditLog } from '@cellpay/global-data-access';
 
 import { registerCredentialCommands } from './commands/credentials.command';
 import { registerDeadLetterCommands } from './commands/dlq.command';
+import { registerDrillCommands } from './commands/drill.command';
+import { registerFailoverCommands } from './commands/failover.command';
 import { registerGlobalCommands } from './commands/routes.command';
 import { registerSwitchCommands } from './commands/switch.command';
+import { registerTopologyCommands } from './commands/topology.command';
 import { ControlPlaneContext, resolveSettings } from './control-plane-context';
 import { table, type Terminal } from './terminal';
 
@@ -71,6 +74,9 @@ export async function runCellctl(
   registerSwitchCommands(program, run);
   registerDeadLetterCommands(program, run);
   registerCredentialCommands(program, run);
+  registerTopologyCommands(program, run);
+  registerFailoverCommands(program, run, env);
+  registerDrillCommands(program, run, env);
   program
     .command('audit')
     .description('the latest audit records: who changed what, when')

@@ -45,7 +45,19 @@ export interface CellOperationContext {
   readonly progress: (line: string) => void;
   readonly limits?: FailoverLimits;
   readonly monitorLimits?: PrimaryMonitorLimits;
+  /**
+   * Planned only: how long to let a freeze reach the gateways and cells before the fence. They
+   * follow the routing table within a second (Redis pub/sub usually within milliseconds); a call
+   * admitted just before the freeze would otherwise meet the fence and fail with a non-retryable
+   * error instead of the retryable `slot_frozen`.
+   */
+  readonly freezeSettleMs?: number;
 }
+
+/** Default of `freezeSettleMs`: the followers' usual reach, well under their one-second bound. */
+export const freezeSettleMsDefault = 500;
+/** Upper bound of `freezeSettleMs`: past the followers' bound it only lengthens the outage. */
+export const freezeSettleMsMax = 1_500;
 
 export interface FailoverRequest {
   readonly cellId: string;
@@ -257,7 +269,16 @@ export class CellFailover {
     const { cellId, toRegion } = plan.request;
     let topologyMoved = false;
     return {
-      beforeFence: () => guard.freeze(),
+      beforeFence: async () => {
+        await guard.freeze();
+        const settleMs = Math.min(
+          this.context.freezeSettleMs ?? freezeSettleMsDefault,
+          freezeSettleMsMax,
+        );
+        if (settleMs > 0) {
+          await timeline.run('let-freeze-reach-followers', () => pause(settleMs));
+        }
+      },
       // The cell's processes repoint while the slots are still frozen, so the first write after
       // the unfreeze already goes to the new primary.
       beforePromote: () =>
@@ -350,6 +371,10 @@ export class CellFailover {
       rejoin,
     };
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
