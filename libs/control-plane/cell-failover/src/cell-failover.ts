@@ -296,6 +296,8 @@ export class CellFailover {
           );
         }),
       afterPromote: async () => {
+        // Writes resume first; the active region is bookkeeping and can follow a moment later.
+        await guard.unfreeze();
         const regions = plan.routingCell;
         if (
           regions !== undefined &&
@@ -311,7 +313,6 @@ export class CellFailover {
             ),
           );
         }
-        await guard.unfreeze();
       },
       afterAbort: async () => {
         if (topologyMoved) {

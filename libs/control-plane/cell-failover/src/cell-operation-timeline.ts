@@ -1,12 +1,7 @@
-/** One step of a control-plane operation as an operator sees it: what, when, how long, outcome. */
-export interface OperationStep {
-  readonly step: string;
-  readonly startedAt: Date;
-  readonly endedAt: Date;
-  readonly durationMs: number;
-  readonly outcome: 'done' | 'failed';
-  readonly detail?: string;
-}
+import type { TimelineStep } from '@cellpay/failover';
+
+/** One step of a control-plane operation as an operator sees it (the engine's own step shape). */
+export type OperationStep = TimelineStep;
 
 /** Upper bound on recorded steps: an operation that loops must not grow its report forever. */
 export const operationStepsMax = 200;

@@ -1,12 +1,7 @@
+import type { TimelineStep } from '@cellpay/failover';
+
 /** One step of a drilled operation, as the drill report's timeline shows it. */
-export interface DrillStep {
-  readonly step: string;
-  readonly startedAt: Date;
-  readonly endedAt: Date;
-  readonly durationMs: number;
-  readonly outcome: 'done' | 'failed';
-  readonly detail?: string;
-}
+export type DrillStep = TimelineStep;
 
 export interface DrillOperationResult {
   readonly steps: readonly DrillStep[];

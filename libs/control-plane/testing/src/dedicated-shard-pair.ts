@@ -5,7 +5,18 @@ import { join } from 'node:path';
 
 import { pollUntil } from '@cellpay/testing';
 
-import type { ReplicationCredentials, ShardNodeEndpoint } from '@cellpay/failover';
+import type { MysqlEndpoint } from '@cellpay/connections';
+
+/** One server of the pair, reached with the admin account (the shape `ShardNode` takes). */
+export interface ShardNodeEndpoint extends MysqlEndpoint {
+  readonly name: string;
+}
+
+/** The account the replica uses to read the primary's binary log. */
+export interface ReplicationCredentials {
+  readonly user: string;
+  readonly password: string;
+}
 
 const infraScript = join(__dirname, '..', '..', '..', '..', 'tools', 'infra', 'infra.sh');
 
@@ -44,7 +55,7 @@ function portBase(pairIndex: number): number {
 }
 
 export function startDedicatedShardPair(pairIndex: number): DedicatedShardPair {
-  const stateDir = mkdtempSync(join(tmpdir(), 'cellpay-drill-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'cellpay-failover-'));
   const base = portBase(pairIndex);
   const env = {
     ...process.env,
