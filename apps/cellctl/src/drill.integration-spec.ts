@@ -21,7 +21,7 @@ import { loadSync } from '@grpc/proto-loader';
 import type { Pool } from 'mysql2/promise';
 
 import { CellFailover, type CellOperationContext } from '@cellpay/cell-failover';
-import { applyMigrations, createMysqlPool, createRedis } from '@cellpay/connections';
+import { applyMigrations, createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
 import {
   DrillPaymentTarget,
   plannedFailoverOperation,
@@ -41,6 +41,8 @@ import {
   TopologyStore,
 } from '@cellpay/global-data-access';
 import { evenlySpreadSnapshot } from '@cellpay/routing';
+import { migrateSettlementShard } from '@cellpay/settlement-cell';
+import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
 import { runCellctl } from './cellctl';
@@ -52,6 +54,8 @@ const cellDatabase = 'cellpay_cell_1';
 const dataAccount = { user: 'cellpay_data', password: 'cellpay_data' };
 // Two cores: a small load for a short time (the brief's bound is 50 payments/s and 20 s).
 const drillLoad = { ratePerSecond: 20, durationSeconds: 12, operationAtSeconds: 4 };
+/** How long a process gets to stop on SIGTERM before it is killed. */
+const processStopMsMax = 20_000;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -91,6 +95,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   const globalUrl = `mysql://${infra.mysql.user}:${infra.mysql.password}@${infra.mysql.host}:${infra.global.port}/${globalDatabase}`;
   const redisUrl = `redis://${infra.redis.host}:${infra.redis.port}`;
   const kek = Buffer.alloc(32, 9).toString('base64');
+  const topicPrefix = uniqueName('drill');
   const env = {
     CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
     CELLPAY_REDIS_URL: redisUrl,
@@ -130,10 +135,11 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   }
 
   function start(name: string, entry: string, processEnv: Record<string, string>): void {
+    processEnv = { LOG_LEVEL: 'warn', ...processEnv };
     const log = openSync(join(workDir, `${name}.log`), 'a');
     const child = spawn(process.execPath, [join(root, entry)], {
       cwd: root,
-      env: { ...process.env, ...processEnv, LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...processEnv },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
@@ -180,7 +186,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   }
 
   beforeAll(async () => {
-    for (const app of ['apps/cell', 'apps/gateway']) {
+    for (const app of ['apps/cell', 'apps/gateway', 'apps/relay']) {
       execFileSync(process.execPath, ['tools/scripts/build-app.mjs', app], {
         cwd: root,
         stdio: 'ignore',
@@ -237,6 +243,33 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
         LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',
+    });
+    const shardAdmin = createMysqlPool({
+      ...infra.mysql,
+      port: pair.primary.port,
+      database: cellDatabase,
+    });
+    await migrateSettlementShard(shardAdmin);
+    await shardAdmin.end();
+    const kafkaAdmin = createKafka({
+      brokers: infra.kafka.brokers,
+      clientId: 'drill-test',
+    }).admin();
+    await kafkaAdmin.connect();
+    await ensureSettlementTopics(kafkaAdmin, ['cell-1'], topicPrefix);
+    await kafkaAdmin.disconnect();
+    // The relay follows the topology too: after a failover it restarts on the new primary.
+    start('relay-cell-1', 'dist/apps/relay/main.js', {
+      CELLPAY_CELL_ID: 'cell-1',
+      CELLPAY_MYSQL_URL: `mysql://${dataAccount.user}:${dataAccount.password}@127.0.0.1:${pair.primary.port}/${cellDatabase}`,
+      CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
+      CELLPAY_REDIS_URL: redisUrl,
+      CELLPAY_REDIS_PREFIX: redisPrefix,
+      CELLPAY_FOLLOW_TOPOLOGY: 'true',
+      CELLPAY_KAFKA_BROKERS: infra.kafka.brokers.join(','),
+      CELLPAY_KAFKA_TOPIC_PREFIX: topicPrefix,
+      CELLPAY_OPS_PORT: '0',
+      LOG_LEVEL: 'info',
     });
     const cellPort = await freePort();
     start('cell-1', 'dist/apps/cell/main.js', {
@@ -319,14 +352,33 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   }, 600_000);
 
   afterAll(async () => {
+    // SIGTERM, then SIGKILL after a bound: a relay that restarted on a new primary has been seen
+    // not to finish its shutdown (reported; see docs/operations.md).
     for (const child of processes) child.kill('SIGTERM');
     await Promise.all(
-      processes.map((child) =>
-        child.exitCode !== null
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => child.once('exit', () => resolve())),
-      ),
+      processes.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+        const timer = new Promise<boolean>((resolve) =>
+          setTimeout(() => resolve(false), processStopMsMax).unref(),
+        );
+        if (!(await Promise.race([exited, timer]))) {
+          console.log(
+            `${child.spawnfile} pid ${child.pid} ignored SIGTERM for ${processStopMsMax} ms`,
+          );
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }),
     );
+    const kafkaAdmin = createKafka({
+      brokers: infra.kafka.brokers,
+      clientId: 'drill-test',
+    }).admin();
+    await kafkaAdmin.connect();
+    const topics = (await kafkaAdmin.listTopics()).filter((topic) => topic.startsWith(topicPrefix));
+    if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
+    await kafkaAdmin.disconnect();
     await redis.del(...(await redis.keys(`${redisPrefix}:*`)), 'cellpay-drill-none');
     redis.disconnect();
     await globalPool?.end();
@@ -375,6 +427,13 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
     );
     expectHealthy(report);
     expect(await primaryRegion()).toBe('region-b');
+    await pollUntil(
+      () =>
+        readFileSync(join(workDir, 'relay-cell-1.log'), 'utf8').includes(
+          `"primary":"127.0.0.1:${pair.replica.port}"`,
+        ),
+      { description: 'the relay restarts on the new primary', timeoutMs: 15_000 },
+    );
     expect(report.timeline.map((step) => step.step)).toEqual(
       expect.arrayContaining([
         'freeze-slots',
