@@ -106,7 +106,18 @@ async function up() {
     const cells = endpoints.cells.map((cell) => `${cell.id}:local:local`).join(',');
     cellctl('routes', 'init', '--cells', cells, '--yes');
   }
+  // The shard topology (which node is each cell's primary): the cells follow it after a failover.
+  try {
+    cellctl('topology', 'show', '--json');
+  } catch {
+    cellctl('topology', 'load', '--from-local-infra', '--yes');
+  }
   const kek = readFileSync(join(infraDir, 'credential-kek'), 'utf8').trim();
+  // Cells serve with the data-only account when the infrastructure has it (a fence stops it);
+  // migrations keep the admin account.
+  const data = endpoints.mysqlData ?? { user, password };
+  const dataUrl = (port, database) =>
+    `mysql://${data.user}:${data.password}@${host}:${port}/${database}`;
 
   const pids = {};
   const addresses = [];
@@ -123,7 +134,11 @@ async function up() {
       LOG_LEVEL: 'info',
     };
     run(['dist/apps/cell/main.js', 'migrate'], env);
-    pids[cell.id] = start(cell.id, 'dist/apps/cell/main.js', ['serve'], env);
+    pids[cell.id] = start(cell.id, 'dist/apps/cell/main.js', ['serve'], {
+      ...env,
+      CELLPAY_MYSQL_URL: dataUrl(cell.primary.port, cell.database),
+      CELLPAY_FOLLOW_TOPOLOGY: 'true',
+    });
     addresses.push(`${cell.id}=127.0.0.1:${cellPortBase + index + 1}`);
   }
   writeFileSync(pidsFile, JSON.stringify(pids, null, 2));

@@ -37,6 +37,11 @@ stop_wait_seconds_max=30
 # Credentials of the local test installation only (loopback, throwaway data directories).
 app_user=cellpay
 app_password=cellpay
+# The cell and relay processes' account: data privileges on the cell's database only, so a fence
+# (read_only=ON) stops it. The admin account above has READ ONLY ADMIN (part of ALL PRIVILEGES),
+# which MariaDB lets write through read_only; it is for migrations and the control plane.
+data_user=cellpay_data
+data_password=cellpay_data
 repl_user=repl
 repl_password=repl
 
@@ -187,6 +192,10 @@ rpl_semi_sync_master_wait_point=AFTER_SYNC
 rpl_semi_sync_master_timeout=10000
 rpl_semi_sync_slave_enabled=ON
 EOF
+      # A shard server always starts fenced: a primary that died and is restarted must not take a
+      # write before the control plane has decided what it is. `up` unfences a primary that has no
+      # replication source (attach_replica); the failover engine unfences a promoted one.
+      if [[ "$name" == cell-* ]]; then echo "read_only=ON"; fi
     else
       cat <<EOF
 gtid_mode=ON
@@ -245,7 +254,9 @@ bootstrap_primary() { # <name> <database>
     GRANT ALL PRIVILEGES ON *.* TO '$app_user'@'localhost' WITH GRANT OPTION;
     CREATE USER IF NOT EXISTS '$repl_user'@'127.0.0.1' IDENTIFIED BY '$repl_password';
     GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$repl_user'@'127.0.0.1';
-    CREATE DATABASE IF NOT EXISTS \`$database\`;"
+    CREATE DATABASE IF NOT EXISTS \`$database\`;
+    CREATE USER IF NOT EXISTS '$data_user'@'127.0.0.1' IDENTIFIED BY '$data_password';
+    GRANT SELECT, INSERT, UPDATE, DELETE ON \`$database\`.* TO '$data_user'@'127.0.0.1';"
 }
 
 attach_replica() { # <cell number>
@@ -262,6 +273,9 @@ attach_replica() { # <cell number>
         START SLAVE;"
     else
       sql_root "$replica" "SET GLOBAL read_only=ON; START SLAVE;"
+    fi
+    if [[ -z "$(sql_root "$primary" "SHOW SLAVE STATUS" || true)" ]]; then
+      sql_root "$primary" "SET GLOBAL read_only=OFF"
     fi
     wait_until "cell-$n replica IO thread" replica_connected "$replica"
     sql_root "$primary" "SET GLOBAL rpl_semi_sync_master_enabled=ON"
@@ -392,6 +406,7 @@ write_endpoints() {
   {
     printf '{\n  "flavor": "%s",\n' "$mysql_flavor"
     printf '  "mysql": { "host": "127.0.0.1", "user": "%s", "password": "%s" },\n' "$app_user" "$app_password"
+    printf '  "mysqlData": { "user": "%s", "password": "%s" },\n' "$data_user" "$data_password"
     printf '  "global": { "port": %s, "database": "cellpay_global" },\n' "$(mysql_port global)"
     printf '  "cells": ['
     for ((n = 1; n <= cells; n++)); do

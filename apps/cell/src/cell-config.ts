@@ -26,6 +26,11 @@ export const cellConfigSchema = {
    */
   CELLPAY_GLOBAL_MYSQL_URL: stringSetting({ pattern: /^(mysql:\/\/.+)?$/, defaultValue: '' }),
   CELLPAY_REDIS_URL: stringSetting({ pattern: /^(redis:\/\/.+)?$/, defaultValue: '' }),
+  /**
+   * Follow the shard topology of the global zone (needs the global zone and Redis): the cell
+   * repoints its pool to its shard's primary after a failover. Off: CELLPAY_MYSQL_URL is fixed.
+   */
+  CELLPAY_FOLLOW_TOPOLOGY: booleanSetting(false),
   CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
 };
@@ -42,6 +47,15 @@ export function readCellConfig(
     config.CELLPAY_INFRA_ENDPOINTS_FILE === ''
   ) {
     throw new ConfigError('CELLPAY_MYSQL_URL', 'is required when CELLPAY_STORE is mysql');
+  }
+  if (
+    config.CELLPAY_FOLLOW_TOPOLOGY &&
+    (config.CELLPAY_GLOBAL_MYSQL_URL === '' || config.CELLPAY_REDIS_URL === '')
+  ) {
+    throw new ConfigError(
+      'CELLPAY_FOLLOW_TOPOLOGY',
+      'needs CELLPAY_GLOBAL_MYSQL_URL and CELLPAY_REDIS_URL (the topology lives in the global zone)',
+    );
   }
   return config;
 }

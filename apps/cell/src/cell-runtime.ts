@@ -1,29 +1,28 @@
-import type { Pool } from 'mysql2/promise';
-
 import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
-import {
-  MemoryCellStore,
-  MysqlCellStore,
-  RandomIdGenerator,
-  SystemClock,
-} from '@cellpay/cell-data-access';
-import { createMysqlPool, mysqlPoolLimitsDefault, mysqlEndpointOf } from '@cellpay/connections';
+import { MemoryCellStore, RandomIdGenerator, SystemClock } from '@cellpay/cell-data-access';
+import { mysqlPoolLimitsDefault, mysqlEndpointOf } from '@cellpay/connections';
 
 import type { CellConfig } from './cell-config';
+import { RepointableUnitOfWork } from './repointable-unit-of-work';
 
 export interface CellRuntime {
   readonly persistence: CellPersistenceOptions;
   /** One round trip to the shard (nothing to do in memory): the readiness loop calls it. */
   ping(): Promise<void>;
+  /**
+   * Sends new units of work to the shard primary at `host:port` (after a failover); false when it
+   * already pointed there or the store is in memory.
+   */
+  repoint(host: string, port: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 /** Wires the real ports from the configuration: the shard pool (or memory), clock, IDs, switch. */
 export function createCellRuntime(config: CellConfig): CellRuntime {
   const clock = new SystemClock();
-  let pool: Pool | undefined;
+  let shard: RepointableUnitOfWork | undefined;
   if (config.CELLPAY_STORE === 'mysql') {
-    pool = createMysqlPool(mysqlEndpointOf(config.CELLPAY_MYSQL_URL), {
+    shard = new RepointableUnitOfWork(mysqlEndpointOf(config.CELLPAY_MYSQL_URL), {
       ...mysqlPoolLimitsDefault,
       connectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX,
     });
@@ -31,17 +30,18 @@ export function createCellRuntime(config: CellConfig): CellRuntime {
   const glPostingDeferred = config.CELLPAY_GL_POSTING_DEFERRED;
   return {
     persistence: {
-      unitOfWork: pool === undefined ? new MemoryCellStore() : new MysqlCellStore(pool),
+      unitOfWork: shard ?? new MemoryCellStore(),
       clock,
       idGenerator: new RandomIdGenerator(clock),
       glPostingSwitch: { isGlPostingDeferred: () => glPostingDeferred },
       settings: { cellId: config.CELLPAY_CELL_ID, slotCount: config.CELLPAY_SLOT_COUNT },
     },
     ping: async () => {
-      await pool?.query('SELECT 1');
+      await shard?.ping();
     },
+    repoint: async (host, port) => (shard === undefined ? false : shard.repoint(host, port)),
     close: async () => {
-      await pool?.end();
+      await shard?.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
 import { cellSettlementExtension } from './cell-settlement';
+import { followShardTopology } from './shard-topology';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
 import { parseShadowCleanArguments, shadowCleanCommand } from './commands/shadow-clean.command';
@@ -62,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const observability = await startCellObservability(config, runtime, logger);
   const routing = await startCellRouting(config, logger);
+  const topology = await followShardTopology(config, runtime, logger);
   const persistence = {
     ...runtime.persistence,
     unitOfWork: new TimedUnitOfWork(
@@ -88,6 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
   observability.readiness.set('grpc', false, 'shutting down');
   await maintenance.stop();
   await app.close();
+  await topology?.close();
   await routing?.close();
   await observability.close();
   await runtime.close();

@@ -7,8 +7,11 @@ import { registerDeadLetterCommands } from './commands/dlq.command';
 import { registerMigrateCommands } from './commands/migrate.command';
 import { registerReconcileCommand } from './commands/reconcile.command';
 import { registerStatusCommand } from './commands/status.command';
+import { registerDrillCommands } from './commands/drill.command';
+import { registerFailoverCommands } from './commands/failover.command';
 import { registerGlobalCommands } from './commands/routes.command';
 import { registerSwitchCommands } from './commands/switch.command';
+import { registerTopologyCommands } from './commands/topology.command';
 import { ControlPlaneContext, resolveSettings } from './control-plane-context';
 import { table, type Terminal } from './terminal';
 
@@ -77,6 +80,9 @@ export async function runCellctl(
   registerReconcileCommand(program, run);
   registerStatusCommand(program, run);
   registerMigrateCommands(program, run, env);
+  registerTopologyCommands(program, run);
+  registerFailoverCommands(program, run, env);
+  registerDrillCommands(program, run, env);
   program
     .command('audit')
     .description('the latest audit records: who changed what, when')

@@ -1,4 +1,5 @@
 import {
+  booleanSetting,
   ConfigError,
   type ConfigOf,
   enumSetting,
@@ -19,6 +20,12 @@ export const relayConfigSchema = {
   /** The global zone, for the `cross_cell_payments_paused` switch; empty: never paused. */
   CELLPAY_GLOBAL_MYSQL_URL: stringSetting({ pattern: /^(mysql:\/\/.+)?$/, defaultValue: '' }),
   CELLPAY_REDIS_URL: stringSetting({ pattern: /^(redis:\/\/.+)?$/, defaultValue: '' }),
+  CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
+  /**
+   * Follow the shard topology of the global zone: after a failover the relay restarts its runtime
+   * on the new primary. Off: CELLPAY_MYSQL_URL is fixed.
+   */
+  CELLPAY_FOLLOW_TOPOLOGY: booleanSetting(false),
   CELLPAY_KAFKA_BROKERS: stringSetting({ pattern: /^[^,\s]+(,[^,\s]+)*$/ }),
   CELLPAY_KAFKA_TOPIC_PREFIX: stringSetting({
     pattern: /^[a-z0-9_-]{1,40}$/,
@@ -41,6 +48,12 @@ export function readRelayConfig(
     throw new ConfigError(
       'CELLPAY_REDIS_URL',
       'and CELLPAY_GLOBAL_MYSQL_URL are needed together to follow the switches',
+    );
+  }
+  if (config.CELLPAY_FOLLOW_TOPOLOGY && config.CELLPAY_GLOBAL_MYSQL_URL === '') {
+    throw new ConfigError(
+      'CELLPAY_FOLLOW_TOPOLOGY',
+      'needs CELLPAY_GLOBAL_MYSQL_URL and CELLPAY_REDIS_URL (the topology lives in the global zone)',
     );
   }
   return config;

@@ -29,6 +29,8 @@ export enum CellErrorCode {
   PageSizeExceedsLimit = 'page_size_exceeds_limit',
   JournalUnbalanced = 'journal_unbalanced',
   TransactionRetriesExhausted = 'transaction_retries_exhausted',
+  /** The shard primary refused the write (fenced, read-only) or dropped the connection: retry. */
+  ShardUnavailable = 'shard_unavailable',
 }
 
 export class CellError extends Error {

@@ -59,7 +59,12 @@ export const shardNodeLimits = {
   statementTimeoutMs: 10_000,
   /** Upper bound on client connections killed in one fence. */
   killedConnectionsMax: 1_000,
+  /** Attempts at `read_only=ON` when it waits out its lock bound (each after killing holders). */
+  fenceAttemptsMax: 5,
 } as const;
+
+/** ER_LOCK_WAIT_TIMEOUT: `SET GLOBAL read_only` waited longer than `lock_wait_timeout`. */
+const errorLockWaitTimeout = 1205;
 
 /**
  * Commands of a client connection that are the server's own or replication's; fencing never kills
@@ -164,11 +169,19 @@ export class ShardNode {
     const connection = await this.pool.getConnection();
     try {
       await this.on(connection, `SET SESSION lock_wait_timeout = ${lockWaitSeconds}`);
-      try {
-        await this.on(connection, 'SET GLOBAL read_only = ON');
-      } catch {
-        await this.killTransactionHolders(connection);
-        await this.on(connection, 'SET GLOBAL read_only = ON');
+      // A commit waiting for its semi-sync acknowledgement holds the commit lock that
+      // `read_only=ON` needs, and killing its connection does not end the wait at once (on a busy
+      // machine it outlasted one retry), so the fence is retried, a bounded number of times,
+      // killing the transaction holders before each retry. Other errors end it at once.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await this.on(connection, 'SET GLOBAL read_only = ON');
+          break;
+        } catch (error) {
+          const lockWaitTimedOut = (error as { errno?: number }).errno === errorLockWaitTimeout;
+          if (!lockWaitTimedOut || attempt >= shardNodeLimits.fenceAttemptsMax) throw error;
+          await this.killTransactionHolders(connection);
+        }
       }
       await this.on(connection, 'SET SESSION lock_wait_timeout = DEFAULT');
     } finally {

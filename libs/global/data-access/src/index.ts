@@ -7,3 +7,7 @@ export * from './versioned-follower';
 export * from './switch-store';
 export * from './switches';
 export * from './audit-log';
+export * from './topology';
+export * from './topology-schema';
+export * from './topology-store';
+export * from './cell-primary-follower';

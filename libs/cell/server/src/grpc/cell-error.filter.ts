@@ -35,6 +35,7 @@ export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
   [CellErrorCode.CaptureExceedsAuthorized]: status.FAILED_PRECONDITION,
   [CellErrorCode.RefundExceedsCaptured]: status.FAILED_PRECONDITION,
   [CellErrorCode.TransactionRetriesExhausted]: status.ABORTED,
+  [CellErrorCode.ShardUnavailable]: status.UNAVAILABLE,
   [CellErrorCode.JournalUnbalanced]: status.INTERNAL,
 };
 

@@ -9,7 +9,7 @@ import { plannedFailover, type ShardPair } from '../planned-failover';
 import { PrimaryMonitor } from '../primary-monitor';
 import { ShardNode, type ShardNodeEndpoint } from '../shard-node';
 import { fenceAndRejoinReturningPrimary, unplannedFailover } from '../unplanned-failover';
-import { startDedicatedShardPair, type DedicatedShardPair } from './dedicated-shard-pair';
+import { startDedicatedShardPair, type DedicatedShardPair } from '@cellpay/control-plane-testing';
 import { WriteLoad, writeLoadTable, type WriteLoadLimits } from './write-load';
 
 // The application account has no SUPER / READ_ONLY ADMIN privilege, so read_only fences it.

@@ -5,9 +5,20 @@ import { join } from 'node:path';
 
 import { pollUntil } from '@cellpay/testing';
 
-import type { ReplicationCredentials, ShardNodeEndpoint } from '../shard-node';
+import type { MysqlEndpoint } from '@cellpay/connections';
 
-const infraScript = join(__dirname, '..', '..', '..', '..', '..', 'tools', 'infra', 'infra.sh');
+/** One server of the pair, reached with the admin account (the shape `ShardNode` takes). */
+export interface ShardNodeEndpoint extends MysqlEndpoint {
+  readonly name: string;
+}
+
+/** The account the replica uses to read the primary's binary log. */
+export interface ReplicationCredentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+const infraScript = join(__dirname, '..', '..', '..', '..', 'tools', 'infra', 'infra.sh');
 
 /**
  * A MySQL-only installation of one cell (primary + semi-sync replica) under its own state folder

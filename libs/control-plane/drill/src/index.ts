@@ -1,0 +1,6 @@
+export * from './cell-failover-drill';
+export * from './drill-load';
+export * from './drill-operation';
+export * from './drill-report-writer';
+export * from './drill-runner';
+export * from './shard-drill-verifier';
