@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -151,7 +152,11 @@ export async function startOwnCluster(
       cells: endpoints.cells.map((cell, index) => ({ ...cell, database: databases.cells[index] })),
     }),
   );
-  copyFileSync(join(infraStateDir(), 'credential-kek'), join(infraView, 'credential-kek'));
+  // Its own databases, so its own key that seals the credentials it registers (a fresh
+  // installation has no key yet: the first local cellctl call would write one).
+  writeFileSync(join(infraView, 'credential-kek'), randomBytes(32).toString('base64'), {
+    mode: 0o600,
+  });
   const cellPortBase = await freePortBlock(endpoints.cells.length);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
