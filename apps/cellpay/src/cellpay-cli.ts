@@ -77,9 +77,31 @@ function paymentRows(payment: publicV1.Payment): string[] {
       ['refunded', `${decimal(payment.refundedMinor)} ${payment.currency}`],
       ['payer', payment.payerAccountId],
       ['payee', payment.payeeAccountId],
+      // Cross-cell payments only: settling until the merchant's cell has credited the merchant.
+      ...(payment.settlementState === '' ? [] : [['settlement', payment.settlementState]]),
       ['created_at', payment.createdAt],
     ],
   );
+}
+
+function refundRows(refund: publicV1.PaymentRefund): string[] {
+  return [
+    ...formatTable(
+      ['refund_id', 'out_refund_no', 'amount (minor)', 'currency', 'status', 'failure_reason'],
+      [
+        [
+          refund.refundId,
+          refund.outRefundNo,
+          refund.amountMinor,
+          refund.currency,
+          refund.status,
+          refund.failureReason === '' ? '-' : refund.failureReason,
+        ],
+      ],
+    ),
+    '',
+    ...(refund.payment === undefined ? [] : paymentRows(refund.payment)),
+  ];
 }
 
 function accountRows(account: publicV1.Account): string[] {
@@ -220,15 +242,19 @@ export function buildCli(
           outRefundNo: options['outRefundNo'] ?? generatedKey('refund'),
           amountMinor: amountOption(options['amount'] ?? '', options['currency'] ?? '').amountMinor,
         });
-        return [
-          ...formatTable(
-            ['refund_id', 'out_refund_no', 'amount (minor)', 'currency'],
-            [[refund.refundId, refund.outRefundNo, refund.amountMinor, refund.currency]],
-          ),
-          '',
-          ...(refund.payment === undefined ? [] : paymentRows(refund.payment)),
-        ];
+        return refundRows(refund);
       }),
+    );
+
+  program
+    .command('get-refund')
+    .description('read a refund by its ID (a cross-cell refund is pending until settled)')
+    .option(...merchantOption)
+    .requiredOption('--refund <id>', 'refund ID')
+    .action(async (options: Record<string, string>) =>
+      withClient(options['merchant'], async (client) =>
+        refundRows(await client.getRefund({ refundId: options['refund'] ?? '' })),
+      ),
     );
 
   program
