@@ -148,6 +148,9 @@ export async function startOwnCluster(
     join(infraView, 'endpoints.json'),
     JSON.stringify({
       ...endpoints,
+      // The data-only account is granted the installation's own cell databases, not these: the
+      // bench's cells serve with the admin account (fencing is the drills' business, not its).
+      mysqlData: undefined,
       global: { ...endpoints.global, database: databases.global },
       cells: endpoints.cells.map((cell, index) => ({ ...cell, database: databases.cells[index] })),
     }),
