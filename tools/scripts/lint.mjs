@@ -4,7 +4,14 @@
 // gateway -> cell import would pass unnoticed.
 import { execFileSync } from 'node:child_process';
 
-const env = { ...process.env, NX_DAEMON: 'false' };
+// Typed linting (the TypeScript project service over every file) needs more than node's default
+// heap (about 4 GB here) now that the repository has grown: the run died of it in CI.
+const heapMb = 8192;
+const env = {
+  ...process.env,
+  NX_DAEMON: 'false',
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${heapMb}`.trim(),
+};
 try {
   execFileSync('npx', ['nx', 'show', 'projects'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   execFileSync('npx', ['eslint', '.', '--max-warnings', '0', ...process.argv.slice(2)], {
