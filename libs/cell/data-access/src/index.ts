@@ -4,6 +4,7 @@ export * from './system-ports';
 export * from './tokens';
 export * from './cell-persistence.module';
 export * from './mysql/migrations';
+export * from './mysql/commit-batcher';
 export * from './mysql/mysql-cell-store';
 export * from './mysql/table-set';
 export * from './mysql/shadow-tables';

@@ -28,6 +28,7 @@ import {
   stringOf,
   transferOf,
 } from './row-mapping';
+import { type BatchSession, CommitBatcher, type CommitBatchingLimits } from './commit-batcher';
 import { type CellTableSelector, type CellTableSet, tablesOfCurrentRequest } from './table-set';
 
 export interface MysqlCellStoreOptions {
@@ -37,7 +38,47 @@ export interface MysqlCellStoreOptions {
   readonly retryBackoffMs: number;
   /** How long a statement waits for a row lock before it gives up (and the unit is retried). */
   readonly lockWaitTimeoutSeconds: number;
+  /**
+   * Commit batching of the named write operations (see `CommitBatcher`); absent, every unit of
+   * work is a transaction of its own.
+   */
+  readonly batching?: MysqlCommitBatching;
 }
+
+export interface MysqlCommitBatching extends CommitBatchingLimits {
+  /**
+   * The operations whose units of work may share a transaction: the hot, short, idempotent money
+   * writes. Everything else (queries, idempotency look-ups, stored refusals, long batch jobs,
+   * reconciliation snapshots) runs alone; `all` batches every unit (the contract tests).
+   */
+  readonly operations: ReadonlySet<string> | 'all';
+}
+
+/**
+ * The operations batched by default when batching is on: the per-request money writes of the
+ * payment and account services, each under an idempotency key. Cross-cell starts (outbox rows)
+ * and the account opening are left out until they are measured and tested batched.
+ */
+export const batchedOperationsDefault: ReadonlySet<string> = new Set([
+  'payment.pay',
+  'payment.authorize',
+  'payment.capture',
+  'payment.void',
+  'payment.refund',
+  'account.top_up',
+  'account.transfer',
+  'account.place_hold',
+  'account.capture_hold',
+]);
+
+export const mysqlCommitBatchingDefault: MysqlCommitBatching = {
+  operations: batchedOperationsDefault,
+  batchSizeMax: 32,
+  batchWaitMsMax: 0,
+  batchesInFlightMax: 4,
+  queuedUnitsMax: 1_000,
+  singleUnitsBatched: false,
+};
 
 export const mysqlCellStoreOptionsDefault: MysqlCellStoreOptions = {
   transactionAttemptsMax: 5,
@@ -52,6 +93,25 @@ const errorDeadlock = 1213;
 const errorLockWaitTimeout = 1205;
 const errorDuplicateEntry = 1062;
 
+/**
+ * Errors after which the connection's transaction is gone or must not commit: the server rolled
+ * it back (deadlock), the statement was rolled back while earlier ones of the unit stand (a
+ * lock-wait timeout), or the connection is lost or killed.
+ */
+const transactionEndingErrnos: ReadonlySet<number> = new Set([
+  errorDeadlock,
+  errorLockWaitTimeout,
+  1053, // ER_SERVER_SHUTDOWN
+  1927, // ER_CONNECTION_KILLED
+  2006, // CR_SERVER_GONE_ERROR
+  2013, // CR_SERVER_LOST
+]);
+
+function endsTransaction(error: unknown): boolean {
+  const { errno, fatal } = (error ?? {}) as { errno?: unknown; fatal?: unknown };
+  return fatal === true || (typeof errno === 'number' && transactionEndingErrnos.has(errno));
+}
+
 function mysqlErrno(error: unknown): number | undefined {
   const errno = (error as { errno?: unknown } | null)?.errno;
   return typeof errno === 'number' ? errno : undefined;
@@ -65,6 +125,8 @@ function mysqlErrno(error: unknown): number | undefined {
  */
 export class MysqlCellStore implements UnitOfWork {
   private readonly preparedSessions = new WeakSet<object>();
+  /** One batcher per table set: a batch never mixes live and shadow units. */
+  private readonly batchers = new Map<string, CommitBatcher<CellTransaction>>();
 
   constructor(
     private readonly pool: Pool,
@@ -78,6 +140,98 @@ export class MysqlCellStore implements UnitOfWork {
     options: UnitOfWorkOptions = {},
   ): Promise<T> {
     const tables = this.selectTables();
+    const batching = this.options.batching;
+    if (
+      batching !== undefined &&
+      options.consistentSnapshot !== true &&
+      (batching.operations === 'all' || batching.operations.has(operation))
+    ) {
+      return this.batcherOf(tables, batching).submit(operation, work);
+    }
+    return this.runWithRetries(operation, tables, work, options);
+  }
+
+  /** What the batchers did so far, all table sets together. */
+  batchingStats(): CommitBatcher<CellTransaction>['stats'] {
+    const total = {
+      batchesCommitted: 0,
+      unitsCommittedInBatches: 0,
+      batchesAbandoned: 0,
+      unitsRunAlone: 0,
+    };
+    for (const batcher of this.batchers.values()) {
+      total.batchesCommitted += batcher.stats.batchesCommitted;
+      total.unitsCommittedInBatches += batcher.stats.unitsCommittedInBatches;
+      total.batchesAbandoned += batcher.stats.batchesAbandoned;
+      total.unitsRunAlone += batcher.stats.unitsRunAlone;
+    }
+    return total;
+  }
+
+  private batcherOf(
+    tables: CellTableSet,
+    limits: CommitBatchingLimits,
+  ): CommitBatcher<CellTransaction> {
+    let batcher = this.batchers.get(tables.prefix);
+    if (batcher === undefined) {
+      batcher = new CommitBatcher<CellTransaction>(
+        {
+          begin: () => this.beginBatch(tables),
+          runAlone: (operation, work) => this.runWithRetries(operation, tables, work, {}),
+          endsTransaction,
+        },
+        limits,
+      );
+      this.batchers.set(tables.prefix, batcher);
+    }
+    return batcher;
+  }
+
+  /** A batch transaction on a connection of its own, in the session settings of every unit. */
+  private async beginBatch(tables: CellTableSet): Promise<BatchSession<CellTransaction>> {
+    const connection = await this.pool.getConnection();
+    try {
+      await this.prepareSession(connection);
+      await connection.query('START TRANSACTION');
+    } catch (error) {
+      connection.destroy();
+      throw error;
+    }
+    return {
+      transaction: new MysqlTransaction(connection, tables).api(),
+      savepoint: async (name) => {
+        await connection.query(`SAVEPOINT ${name}`);
+      },
+      rollbackToSavepoint: async (name) => {
+        await connection.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      },
+      commit: async () => {
+        await connection.query('COMMIT');
+      },
+      release: () => connection.release(),
+      abandon: async (cause) => {
+        if (endsTransaction(cause)) {
+          // The connection may be dead or mid-way through a rolled-back transaction: a fresh
+          // one is cheaper than finding out.
+          connection.destroy();
+          return;
+        }
+        try {
+          await connection.query('ROLLBACK');
+          connection.release();
+        } catch {
+          connection.destroy();
+        }
+      },
+    };
+  }
+
+  private async runWithRetries<T>(
+    operation: string,
+    tables: CellTableSet,
+    work: (tx: CellTransaction) => Promise<T>,
+    options: UnitOfWorkOptions,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.runOnce(tables, work, options);
