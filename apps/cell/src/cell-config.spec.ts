@@ -40,6 +40,32 @@ describe('cell configuration', () => {
     expect(() => mysqlEndpointOf('mysql://127.0.0.1:3411/')).toThrow(/CELLPAY_MYSQL_URL/);
   });
 
+  it('reads commit batching off by default, and keeps its batches below the pool size', () => {
+    expect(readCellConfig({ CELLPAY_MYSQL_URL: url })).toMatchObject({
+      CELLPAY_COMMIT_BATCHING: false,
+      CELLPAY_COMMIT_BATCH_SIZE_MAX: 32,
+      CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: 0,
+      CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: 4,
+    });
+    expect(
+      readCellConfig({
+        CELLPAY_MYSQL_URL: url,
+        CELLPAY_COMMIT_BATCHING: 'true',
+        CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: '2',
+      }),
+    ).toMatchObject({ CELLPAY_COMMIT_BATCHING: true, CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: 2 });
+    expect(() =>
+      readCellConfig({
+        CELLPAY_MYSQL_URL: url,
+        CELLPAY_COMMIT_BATCHING: 'true',
+        CELLPAY_MYSQL_CONNECTIONS_MAX: '4',
+      }),
+    ).toThrow(/CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: must be below/);
+    expect(() =>
+      readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: '50' }),
+    ).toThrow(/CELLPAY_COMMIT_BATCH_WAIT_MS_MAX/);
+  });
+
   it('migrates every cell primary of an endpoints file, or the configured shard', () => {
     const folder = mkdtempSync(join(tmpdir(), 'cellpay-endpoints-'));
     try {

@@ -7,6 +7,7 @@ import {
   readConfig,
   stringSetting,
 } from '@cellpay/config';
+import { mysqlCommitBatchingDefault } from '@cellpay/cell-data-access';
 
 /** Every variable the cell process reads, with its default, validated once at boot. */
 export const cellConfigSchema = {
@@ -19,6 +20,29 @@ export const cellConfigSchema = {
   CELLPAY_MYSQL_URL: stringSetting({ pattern: /^mysql:\/\/.+/, defaultValue: '' }),
   CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 1, max: 500, defaultValue: 16 }),
   CELLPAY_GL_POSTING_DEFERRED: booleanSetting(false),
+  /**
+   * Commit batching of the money writes (docs/decisions.md, last item): concurrent payments share
+   * one InnoDB transaction, a savepoint each, one COMMIT. Off by default.
+   */
+  CELLPAY_COMMIT_BATCHING: booleanSetting(false),
+  /** Units of work in one batch transaction at most. */
+  CELLPAY_COMMIT_BATCH_SIZE_MAX: integerSetting({
+    min: 1,
+    max: 256,
+    defaultValue: mysqlCommitBatchingDefault.batchSizeMax,
+  }),
+  /** How long a lone unit waits for company while a batch slot is free (0: never waits). */
+  CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: integerSetting({
+    min: 0,
+    max: 10,
+    defaultValue: mysqlCommitBatchingDefault.batchWaitMsMax,
+  }),
+  /** Batch transactions open at once; each holds one pool connection while it runs. */
+  CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: integerSetting({
+    min: 1,
+    max: 64,
+    defaultValue: mysqlCommitBatchingDefault.batchesInFlightMax,
+  }),
   CELLPAY_INFRA_ENDPOINTS_FILE: stringSetting({ defaultValue: '' }),
   /**
    * The global zone and Redis, to follow the routing table: with both set, the cell refuses calls
@@ -55,6 +79,15 @@ export function readCellConfig(
     throw new ConfigError(
       'CELLPAY_FOLLOW_TOPOLOGY',
       'needs CELLPAY_GLOBAL_MYSQL_URL and CELLPAY_REDIS_URL (the topology lives in the global zone)',
+    );
+  }
+  if (
+    config.CELLPAY_COMMIT_BATCHING &&
+    config.CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX >= config.CELLPAY_MYSQL_CONNECTIONS_MAX
+  ) {
+    throw new ConfigError(
+      'CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX',
+      'must be below CELLPAY_MYSQL_CONNECTIONS_MAX (queries and look-ups need connections too)',
     );
   }
   return config;

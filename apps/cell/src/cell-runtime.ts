@@ -1,5 +1,11 @@
 import type { CellPersistenceOptions } from '@cellpay/cell-data-access';
-import { MemoryCellStore, RandomIdGenerator, SystemClock } from '@cellpay/cell-data-access';
+import {
+  MemoryCellStore,
+  mysqlCellStoreOptionsDefault,
+  mysqlCommitBatchingDefault,
+  RandomIdGenerator,
+  SystemClock,
+} from '@cellpay/cell-data-access';
 import { mysqlPoolLimitsDefault, mysqlEndpointOf } from '@cellpay/connections';
 
 import type { CellConfig } from './cell-config';
@@ -22,10 +28,21 @@ export function createCellRuntime(config: CellConfig): CellRuntime {
   const clock = new SystemClock();
   let shard: RepointableUnitOfWork | undefined;
   if (config.CELLPAY_STORE === 'mysql') {
-    shard = new RepointableUnitOfWork(mysqlEndpointOf(config.CELLPAY_MYSQL_URL), {
-      ...mysqlPoolLimitsDefault,
-      connectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX,
-    });
+    shard = new RepointableUnitOfWork(
+      mysqlEndpointOf(config.CELLPAY_MYSQL_URL),
+      { ...mysqlPoolLimitsDefault, connectionsMax: config.CELLPAY_MYSQL_CONNECTIONS_MAX },
+      config.CELLPAY_COMMIT_BATCHING
+        ? {
+            ...mysqlCellStoreOptionsDefault,
+            batching: {
+              ...mysqlCommitBatchingDefault,
+              batchSizeMax: config.CELLPAY_COMMIT_BATCH_SIZE_MAX,
+              batchWaitMsMax: config.CELLPAY_COMMIT_BATCH_WAIT_MS_MAX,
+              batchesInFlightMax: config.CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX,
+            },
+          }
+        : mysqlCellStoreOptionsDefault,
+    );
   }
   const glPostingDeferred = config.CELLPAY_GL_POSTING_DEFERRED;
   return {

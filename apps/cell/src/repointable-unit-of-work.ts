@@ -7,7 +7,11 @@ import {
   type UnitOfWork,
   type UnitOfWorkOptions,
 } from '@cellpay/cell-domain';
-import { MysqlCellStore } from '@cellpay/cell-data-access';
+import {
+  MysqlCellStore,
+  type MysqlCellStoreOptions,
+  mysqlCellStoreOptionsDefault,
+} from '@cellpay/cell-data-access';
 import { createMysqlPool, type MysqlEndpoint, type MysqlPoolLimits } from '@cellpay/connections';
 
 /**
@@ -22,6 +26,7 @@ export class RepointableUnitOfWork implements UnitOfWork {
   constructor(
     endpoint: MysqlEndpoint,
     private readonly limits: MysqlPoolLimits,
+    private readonly storeOptions: MysqlCellStoreOptions = mysqlCellStoreOptionsDefault,
   ) {
     this.current = this.open(endpoint);
   }
@@ -63,7 +68,7 @@ export class RepointableUnitOfWork implements UnitOfWork {
 
   private open(endpoint: MysqlEndpoint) {
     const pool = createMysqlPool(endpoint, this.limits);
-    return { endpoint, pool, store: new MysqlCellStore(pool) };
+    return { endpoint, pool, store: new MysqlCellStore(pool, undefined, this.storeOptions) };
   }
 }
 
