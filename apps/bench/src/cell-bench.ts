@@ -7,7 +7,10 @@ import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
 import {
   liveTables,
   migrateCellShard,
+  type CommitBatcherStats,
+  type MysqlCommitBatching,
   MysqlCellStore,
+  mysqlCellStoreOptionsDefault,
   RandomIdGenerator,
   SystemClock,
 } from '@cellpay/cell-data-access';
@@ -22,11 +25,14 @@ export interface CellBenchOptions extends RunBounds {
   readonly merchants: number;
   /** Share of payments going to merchant 0 (0 for an even spread). */
   readonly hotMerchantShare: number;
+  /** Commit batching of the cell's store; absent, one transaction per payment. */
+  readonly batching?: MysqlCommitBatching;
 }
 
 interface BenchShard {
   readonly pool: Pool;
   readonly cell: CellContext;
+  readonly store: MysqlCellStore;
   readonly payerIds: readonly string[];
   readonly merchantIds: readonly string[];
   close(): Promise<void>;
@@ -70,8 +76,12 @@ async function openBenchShard(
   );
   await migrateCellShard(pool, liveTables);
   const clock = new SystemClock();
+  const store = new MysqlCellStore(wrap ? wrap(pool) : pool, undefined, {
+    ...mysqlCellStoreOptionsDefault,
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
+  });
   const cell = await startCellContext({
-    unitOfWork: new MysqlCellStore(wrap ? wrap(pool) : pool),
+    unitOfWork: store,
     clock,
     idGenerator: new RandomIdGenerator(clock),
     glPostingSwitch: { isGlPostingDeferred: () => false },
@@ -105,6 +115,7 @@ async function openBenchShard(
   return {
     pool,
     cell,
+    store,
     payerIds,
     merchantIds,
     close: async () => {
@@ -128,10 +139,13 @@ function merchantFor(
 }
 
 /** Same-cell payments through the cell's payment service on MySQL, in-process (no network hop). */
-export async function benchCellPayments(options: CellBenchOptions): Promise<RunResult> {
+export async function benchCellPayments(
+  options: CellBenchOptions,
+): Promise<RunResult & { batching: CommitBatcherStats }> {
   const shard = await openBenchShard(`bench_cell_${process.pid}`, options);
   try {
-    return await runWorkers(options, [shardServerPid()], async (index) => {
+    const setUp = shard.store.batchingStats();
+    const result = await runWorkers(options, [shardServerPid()], async (index) => {
       await shard.cell.payments.pay({
         merchantId: merchantFor(index, options, shard.merchantIds),
         outTradeNo: `bench-${index}`,
@@ -140,6 +154,16 @@ export async function benchCellPayments(options: CellBenchOptions): Promise<RunR
         currency,
       });
     });
+    const after = shard.store.batchingStats();
+    return {
+      ...result,
+      batching: {
+        batchesCommitted: after.batchesCommitted - setUp.batchesCommitted,
+        unitsCommittedInBatches: after.unitsCommittedInBatches - setUp.unitsCommittedInBatches,
+        batchesAbandoned: after.batchesAbandoned - setUp.batchesAbandoned,
+        unitsRunAlone: after.unitsRunAlone - setUp.unitsRunAlone,
+      },
+    };
   } finally {
     await shard.close();
   }

@@ -7,6 +7,8 @@ import { cpus, totalmem } from 'node:os';
 import { Command } from 'commander';
 
 import { type BenchCluster, startBenchCluster } from './bench-cluster';
+import { mysqlCommitBatchingDefault } from '@cellpay/cell-data-access';
+
 import { benchCellPayments, benchReference, type CellBenchOptions } from './cell-bench';
 import { benchGatewayPayments } from './gateway-bench';
 import { percentile, type RunResult } from './measure';
@@ -79,6 +81,9 @@ async function main(): Promise<void> {
     .option('--gateway-payers <n>', 'payer wallets per run through the gateway', '150')
     .option('--budget-minutes <n>', 'scenarios that would end past this are skipped', '15')
     .option('--no-gateway', 'skip the runs through the gateway (they start their own cluster)')
+    .option('--no-batching', 'skip the in-process rows with commit batching on')
+    .option('--batch-wait-ms <ms>', 'commit batching: wait window of a lone unit', '0')
+    .option('--batches-in-flight <n>', 'commit batching: batch transactions at once', '4')
     .option('--record', 'append the results to docs/benchmarks.md')
     .parse();
   const flags = program.opts<{
@@ -90,6 +95,9 @@ async function main(): Promise<void> {
     gatewayPayers: string;
     budgetMinutes: string;
     gateway: boolean;
+    batching: boolean;
+    batchWaitMs: string;
+    batchesInFlight: string;
     record?: boolean;
   }>();
   const startedAt = performance.now();
@@ -125,6 +133,21 @@ async function main(): Promise<void> {
     note: 'one merchant receives half',
   });
 
+  if (flags.batching) {
+    await benchWithBatching(
+      {
+        ...base,
+        batching: {
+          ...mysqlCommitBatchingDefault,
+          batchWaitMsMax: Number(flags.batchWaitMs),
+          batchesInFlightMax: Number(flags.batchesInFlight),
+        },
+      },
+      rows,
+      say,
+    );
+  }
+
   const skipped: string[] = [];
   if (flags.gateway) {
     await benchThroughGateway(base, Number(flags.gatewayPayers), rows, skipped, {
@@ -148,6 +171,30 @@ async function main(): Promise<void> {
         `everything on this one machine.\n\n${text}\n` +
         (skipped.length > 0 ? `\nSkipped (time budget): ${skipped.join('; ')}.\n` : ''),
     );
+  }
+}
+
+/** The two in-process rows again with commit batching on, with the batch sizes they reached. */
+async function benchWithBatching(
+  options: CellBenchOptions & { batching: NonNullable<CellBenchOptions['batching']> },
+  rows: Row[],
+  say: (text: string) => void,
+): Promise<void> {
+  const limits = `batches of ≤ ${options.batching.batchSizeMax}, ${options.batching.batchesInFlightMax} in flight, wait ${options.batching.batchWaitMsMax} ms`;
+  for (const [scenario, hotMerchantShare] of [
+    ['cell pay, in-process, same cell, commit batching', 0],
+    ['cell pay, hot merchant 50%, commit batching', 0.5],
+  ] as const) {
+    say(`${scenario} ...`);
+    const result = await benchCellPayments({ ...options, hotMerchantShare });
+    const { batchesCommitted, unitsCommittedInBatches, batchesAbandoned, unitsRunAlone } =
+      result.batching;
+    const meanSize = decimals(unitsCommittedInBatches / Math.max(1, batchesCommitted), 1);
+    rows.push({
+      scenario,
+      result,
+      note: `${limits}; ${batchesCommitted} batches of ${meanSize} on average, ${batchesAbandoned} abandoned, ${unitsRunAlone} units alone`,
+    });
   }
 }
 
