@@ -82,8 +82,21 @@ async function main(): Promise<void> {
     .option('--budget-minutes <n>', 'scenarios that would end past this are skipped', '15')
     .option('--no-gateway', 'skip the runs through the gateway (they start their own cluster)')
     .option('--no-batching', 'skip the in-process rows with commit batching on')
-    .option('--batch-wait-ms <ms>', 'commit batching: wait window of a lone unit', '0')
-    .option('--batches-in-flight <n>', 'commit batching: batch transactions at once', '4')
+    .option(
+      '--batch-size-max <n>',
+      'commit batching: units per batch transaction at most',
+      String(mysqlCommitBatchingDefault.batchSizeMax),
+    )
+    .option(
+      '--batch-wait-ms <ms>',
+      'commit batching: wait window of a lone unit',
+      String(mysqlCommitBatchingDefault.batchWaitMsMax),
+    )
+    .option(
+      '--batches-in-flight <n>',
+      'commit batching: batch transactions at once',
+      String(mysqlCommitBatchingDefault.batchesInFlightMax),
+    )
     .option('--record', 'append the results to docs/benchmarks.md')
     .parse();
   const flags = program.opts<{
@@ -96,6 +109,7 @@ async function main(): Promise<void> {
     budgetMinutes: string;
     gateway: boolean;
     batching: boolean;
+    batchSizeMax: string;
     batchWaitMs: string;
     batchesInFlight: string;
     record?: boolean;
@@ -139,6 +153,7 @@ async function main(): Promise<void> {
         ...base,
         batching: {
           ...mysqlCommitBatchingDefault,
+          batchSizeMax: Number(flags.batchSizeMax),
           batchWaitMsMax: Number(flags.batchWaitMs),
           batchesInFlightMax: Number(flags.batchesInFlight),
         },

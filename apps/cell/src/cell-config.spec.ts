@@ -43,9 +43,9 @@ describe('cell configuration', () => {
   it('reads commit batching off by default, and keeps its batches below the pool size', () => {
     expect(readCellConfig({ CELLPAY_MYSQL_URL: url })).toMatchObject({
       CELLPAY_COMMIT_BATCHING: false,
-      CELLPAY_COMMIT_BATCH_SIZE_MAX: 32,
+      CELLPAY_COMMIT_BATCH_SIZE_MAX: 8,
       CELLPAY_COMMIT_BATCH_WAIT_MS_MAX: 0,
-      CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: 4,
+      CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: 8,
     });
     expect(
       readCellConfig({
@@ -58,7 +58,7 @@ describe('cell configuration', () => {
       readCellConfig({
         CELLPAY_MYSQL_URL: url,
         CELLPAY_COMMIT_BATCHING: 'true',
-        CELLPAY_MYSQL_CONNECTIONS_MAX: '4',
+        CELLPAY_MYSQL_CONNECTIONS_MAX: '8',
       }),
     ).toThrow(/CELLPAY_COMMIT_BATCHES_IN_FLIGHT_MAX: must be below/);
     expect(() =>

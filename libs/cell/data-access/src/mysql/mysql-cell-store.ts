@@ -71,11 +71,16 @@ export const batchedOperationsDefault: ReadonlySet<string> = new Set([
   'account.capture_hold',
 ]);
 
+/**
+ * Small batches, several at once: a batch holds the row locks of all its units until its COMMIT,
+ * so large batches make other batches wait on shared rows (merchant accounts). These values did
+ * best in the bench (docs/benchmarks.md, commit batching).
+ */
 export const mysqlCommitBatchingDefault: MysqlCommitBatching = {
   operations: batchedOperationsDefault,
-  batchSizeMax: 32,
+  batchSizeMax: 8,
   batchWaitMsMax: 0,
-  batchesInFlightMax: 4,
+  batchesInFlightMax: 8,
   queuedUnitsMax: 1_000,
   singleUnitsBatched: false,
 };
