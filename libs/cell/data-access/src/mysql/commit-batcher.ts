@@ -147,10 +147,15 @@ export class CommitBatcher<Tx> {
       }
       const units = this.queue.splice(0, this.limits.batchSizeMax);
       this.inFlight += 1;
-      void this.execute(units).finally(() => {
-        this.inFlight -= 1;
-        this.pump(true);
-      });
+      void this.execute(units)
+        // A bug in the batcher must not leave callers waiting forever; settled units ignore it.
+        .catch((error: unknown) => {
+          for (const unit of units) unit.reject(error);
+        })
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump(true);
+        });
     }
   }
 

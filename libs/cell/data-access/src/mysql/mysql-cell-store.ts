@@ -98,23 +98,28 @@ const errorDeadlock = 1213;
 const errorLockWaitTimeout = 1205;
 const errorDuplicateEntry = 1062;
 
-/**
- * Errors after which the connection's transaction is gone or must not commit: the server rolled
- * it back (deadlock), the statement was rolled back while earlier ones of the unit stand (a
- * lock-wait timeout), or the connection is lost or killed.
- */
-const transactionEndingErrnos: ReadonlySet<number> = new Set([
-  errorDeadlock,
-  errorLockWaitTimeout,
+/** The connection is lost or killed: its transaction is gone with it. */
+const connectionLostErrnos: ReadonlySet<number> = new Set([
   1053, // ER_SERVER_SHUTDOWN
   1927, // ER_CONNECTION_KILLED
   2006, // CR_SERVER_GONE_ERROR
   2013, // CR_SERVER_LOST
 ]);
 
-function endsTransaction(error: unknown): boolean {
+/** The connection is gone or unusable (mysql2 marks socket-level failures `fatal`). */
+function connectionLost(error: unknown): boolean {
   const { errno, fatal } = (error ?? {}) as { errno?: unknown; fatal?: unknown };
-  return fatal === true || (typeof errno === 'number' && transactionEndingErrnos.has(errno));
+  return fatal === true || (typeof errno === 'number' && connectionLostErrnos.has(errno));
+}
+
+/**
+ * Errors after which a batch transaction must not commit: the server rolled it back (deadlock),
+ * the statement was rolled back while earlier ones of the unit stand (a lock-wait timeout), or
+ * the connection is gone.
+ */
+function endsTransaction(error: unknown): boolean {
+  const errno = mysqlErrno(error);
+  return errno === errorDeadlock || errno === errorLockWaitTimeout || connectionLost(error);
 }
 
 function mysqlErrno(error: unknown): number | undefined {
@@ -215,9 +220,7 @@ export class MysqlCellStore implements UnitOfWork {
       },
       release: () => connection.release(),
       abandon: async (cause) => {
-        if (endsTransaction(cause)) {
-          // The connection may be dead or mid-way through a rolled-back transaction: a fresh
-          // one is cheaper than finding out.
+        if (connectionLost(cause)) {
           connection.destroy();
           return;
         }
