@@ -1,10 +1,18 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 
-import { type Account, AccountKind, SequenceIdGenerator } from '@cellpay/cell-domain';
+import {
+  type Account,
+  AccountKind,
+  type CellTransaction,
+  CellError,
+  CellErrorCode,
+  SequenceIdGenerator,
+} from '@cellpay/cell-domain';
 import { createTestShard, type TestShard } from '@cellpay/cell-testing';
 import { runInRequestContext } from '@cellpay/observability';
 
 import { cellStoreContract } from '../__tests__/cell-store.contract';
+import { runIdempotent } from '../idempotency';
 import { migrateCellShard } from './migrations';
 import {
   type MysqlCommitBatching,
@@ -127,6 +135,56 @@ describe('MySQL commit batching', () => {
     } finally {
       admin.release();
     }
+  });
+
+  it('answers two units with one idempotency key in one batch once, from the stored response', async () => {
+    let runs = 0;
+    const idempotent = { scope: 'payment:m-1', key: 'same-key', request: { amountMinor: '5' } };
+    const work = async (tx: CellTransaction) => {
+      runs += 1;
+      await tx.accounts.insert(wallet(`idem-${runs}`));
+      return { run: runs };
+    };
+    const answers = await Promise.all([
+      runIdempotent(store, 'pay', idempotent, work),
+      runIdempotent(store, 'pay', idempotent, work),
+    ]);
+    expect(answers).toEqual([{ run: 1 }, { run: 1 }]);
+    expect(runs).toBe(1);
+    expect(await ownersIn('accounts')).toEqual(['idem-1']);
+    // The look-ups and the claims each shared a batch: the duplicate claim failed inside it.
+    expect(store.batchingStats()).toMatchObject({ batchesCommitted: 2, batchesAbandoned: 0 });
+  });
+
+  it('gives two units with one key in one batch the same stored refusal, with no effect', async () => {
+    let runs = 0;
+    const idempotent = { scope: 'payment:m-1', key: 'refused-key', request: { amountMinor: '9' } };
+    const work = async (tx: CellTransaction) => {
+      runs += 1;
+      await tx.accounts.insert(wallet(`refused-${runs}`));
+      throw new CellError(CellErrorCode.InsufficientFunds, 'not enough');
+    };
+    const answers = await Promise.allSettled([
+      runIdempotent(store, 'pay', idempotent, work),
+      runIdempotent(store, 'pay', idempotent, work),
+    ]);
+    expect(answers).toEqual([
+      { status: 'rejected', reason: expect.objectContaining({ code: 'insufficient_funds' }) },
+      { status: 'rejected', reason: expect.objectContaining({ code: 'insufficient_funds' }) },
+    ]);
+    const runsBefore = runs;
+    // The refusal is the key's answer now: a later attempt gets it without running the work.
+    await expect(runIdempotent(store, 'pay', idempotent, work)).rejects.toMatchObject({
+      code: 'insufficient_funds',
+    });
+    expect(runs).toBe(runsBefore);
+    expect(await ownersIn('accounts')).toEqual([]);
+    const [keys] = await shard.pool.query<RowDataPacket[]>(
+      'SELECT response_json FROM idempotency_keys WHERE idem_key = ?',
+      ['refused-key'],
+    );
+    expect(keys).toHaveLength(1);
+    expect(String(keys[0]?.['response_json'])).toContain('insufficient_funds');
   });
 
   it('never mixes live and stress units in one batch: each lands in its own tables', async () => {
