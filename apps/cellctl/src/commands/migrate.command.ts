@@ -18,7 +18,7 @@ import {
 import type { CommandRunner } from '../cellctl';
 import { table } from '../terminal';
 
-const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
+export const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
 
 interface MigrateOptions {
   to: string;
@@ -27,7 +27,7 @@ interface MigrateOptions {
 }
 
 /** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form). */
-function parseAddressList(spec: string, variable: string): Map<string, string> {
+export function parseAddressList(spec: string, variable: string): Map<string, string> {
   const entries = spec
     .split(',')
     .filter(Boolean)
@@ -40,11 +40,37 @@ function parseAddressList(spec: string, variable: string): Map<string, string> {
 }
 
 /** The shards by cell: `--local` or `CELLPAY_CELL_SHARDS`, as every cellctl command reads them. */
-function shardUrls(configured: readonly { cellId: string; url: string }[]): Map<string, string> {
+export function shardUrls(
+  configured: readonly { cellId: string; url: string }[],
+): Map<string, string> {
   if (configured.length === 0) {
     throw new Error('set CELLPAY_CELL_SHARDS (cell-1=mysql://...,...) or pass --local');
   }
   return new Map(configured.map((shard) => [shard.cellId, shard.url]));
+}
+
+/** One pool per cell's shard, opened on first use and closed with the command. */
+export function shardPoolsOf(
+  urls: ReadonlyMap<string, string>,
+  onClose: (close: () => Promise<void>) => void,
+): (cellId: string) => Pool {
+  const pools = new Map<string, Pool>();
+  onClose(async () => {
+    await Promise.all([...pools.values()].map((pool) => pool.end()));
+  });
+  return (cellId) => {
+    const existing = pools.get(cellId);
+    if (existing !== undefined) return existing;
+    const url = urls.get(cellId);
+    if (url === undefined) throw new Error(`no shard endpoint for ${cellId}`);
+    const pool = createMysqlPool(mysqlEndpointOf(url, 'CELLPAY_CELL_SHARDS'), {
+      connectionsMax: 4,
+      queuedRequestsMax: 100,
+      connectTimeoutMs: 5_000,
+    });
+    pools.set(cellId, pool);
+    return pool;
+  };
 }
 
 export function registerMigrateCommands(
@@ -66,24 +92,7 @@ export function registerMigrateCommands(
         if (!slotListPattern.test(slotList)) {
           throw new Error(`slots must be comma-separated numbers, got '${slotList}'`);
         }
-        const urls = shardUrls(context.settings.cellShardUrls);
-        const pools = new Map<string, Pool>();
-        onClose(async () => {
-          await Promise.all([...pools.values()].map((pool) => pool.end()));
-        });
-        const shardPool = (cellId: string): Pool => {
-          const existing = pools.get(cellId);
-          if (existing !== undefined) return existing;
-          const url = urls.get(cellId);
-          if (url === undefined) throw new Error(`no shard endpoint for ${cellId}`);
-          const pool = createMysqlPool(mysqlEndpointOf(url, 'CELLPAY_CELL_SHARDS'), {
-            connectionsMax: 4,
-            queuedRequestsMax: 100,
-            connectTimeoutMs: 5_000,
-          });
-          pools.set(cellId, pool);
-          return pool;
-        };
+        const shardPool = shardPoolsOf(shardUrls(context.settings.cellShardUrls), onClose);
         const addressSpec = env['CELLPAY_CELL_ADDRESSES'];
         if (options.skipReconcile !== true && (addressSpec === undefined || addressSpec === '')) {
           throw new Error(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { renderCurveSvg, renderPng } from '@cellpay/loadgen';
 
+import { allPayersGroup } from './drill-load';
 import type { DrillReport } from './drill-runner';
 
 export interface WrittenDrillReport {
@@ -38,12 +39,38 @@ export function renderDrillMarkdown(report: DrillReport): string {
     '| measure | value |',
     '| --- | --- |',
     `| operation | ${report.operationOutcome}${report.operationError === null ? '' : `: ${report.operationError}`} |`,
-    `| RTO (longest time without a successful payment) | ${report.rto.longestGapMs} ms (${report.rto.gapStartedAt ?? '-'} to ${report.rto.gapEndedAt ?? '-'}) |`,
+    `| RTO (longest time without a successful payment${report.rto.group === allPayersGroup ? '' : ` of a ${report.rto.group} payer`}) | ${report.rto.longestGapMs} ms (${report.rto.gapStartedAt ?? '-'} to ${report.rto.gapEndedAt ?? '-'}) |`,
     `| RPO (acknowledged payments missing afterwards) | ${report.rpo.missing} of ${report.rpo.acknowledged} |`,
+    ...(report.placement === null
+      ? []
+      : [
+          `| duplicated payments (across both shards) | ${report.placement.duplicated} |`,
+          `| misplaced payments (not on the shard owning their slot) | ${report.placement.misplaced} |`,
+        ]),
+    `| only retryable errors | ${
+      report.errorClasses.onlyRetryable
+        ? 'yes'
+        : `NO: ${Object.entries(report.errorClasses.nonRetryable)
+            .map(([status, count]) => `${count} ${status}`)
+            .join(', ')}`
+    } |`,
     `| reconciliation | ${report.reconciliation.clean ? 'clean' : 'DIFFERENCES'}: ${report.reconciliation.summary} |`,
     `| payments | ${report.load.scheduled} scheduled, ${report.load.ok} ok, ${report.load.errorCount} failed, ${report.load.dropped} dropped, ${report.load.unfinished} unfinished |`,
     ...Object.entries(report.facts).map(([name, value]) => `| ${name} | ${String(value)} |`),
     '',
+    ...(Object.keys(report.groups).length <= 1
+      ? []
+      : [
+          '## Payers by group',
+          '',
+          '| group | attempts | ok | failed | longest gap (ms) |',
+          '| --- | ---: | ---: | ---: | ---: |',
+          ...Object.entries(report.groups).map(
+            ([group, figures]) =>
+              `| ${group} | ${figures.attempts} | ${figures.ok} | ${figures.failed} | ${figures.longestGapMs} |`,
+          ),
+          '',
+        ]),
     '## Timeline',
     '',
     '| at | step | ms | outcome | detail |',
@@ -63,6 +90,26 @@ export function renderDrillMarkdown(report: DrillReport): string {
           ...errors.map(([s, n]) => `| ${s} | ${n} |`),
         ]),
     '',
+    ...(report.operationWindow === null
+      ? []
+      : [
+          `While the operation ran (${report.operationWindow.from.slice(11, 23)} to ${report.operationWindow.to.slice(11, 23)}): ` +
+            (Object.keys(report.errorClasses.duringOperation).length === 0
+              ? 'no errors.'
+              : Object.entries(report.errorClasses.duringOperation)
+                  .map(([status, count]) => `${count} ${status}`)
+                  .join(', ') + '.'),
+          `Retryable refusals (UNAVAILABLE or ABORTED with a routing reason): ${report.errorClasses.onlyRetryable ? 'every error was one' : 'NOT every error was one'}.`,
+          '',
+        ]),
+    ...(report.placement === null || report.placement.sample.length === 0
+      ? []
+      : [
+          '## Duplicated or misplaced payments (sample)',
+          '',
+          ...report.placement.sample.map((line) => `- ${line}`),
+          '',
+        ]),
     ...(report.rpo.missingSample.length === 0
       ? []
       : [
