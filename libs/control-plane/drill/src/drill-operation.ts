@@ -17,6 +17,11 @@ export interface DrillOperationResult {
   readonly outcome?: 'done' | 'aborted' | 'failed';
   /** Why it did not complete. */
   readonly reason?: string;
+  /**
+   * The interval in which clients feel the operation (a migration's freeze): the report judges
+   * client errors inside it. Absent: the whole operation's run.
+   */
+  readonly window?: { readonly name: string; readonly from: Date; readonly to: Date };
 }
 
 /**
@@ -33,8 +38,10 @@ export interface DrillOperation {
 export interface PaymentPlacement {
   /** Payments held twice: the same ID on two shards, or two payments for one `out_trade_no`. */
   readonly duplicated: readonly string[];
-  /** Payments found, but not (only) on the shard that owns their slot now. */
+  /** Payments found, but not on the shard where they belong after the operation. */
   readonly misplaced: readonly string[];
+  /** Payments that stayed where they were by design (a migration keeps those whose payee stays). */
+  readonly keptOnSource?: readonly string[];
 }
 
 /** What the drill checks once the load has drained. */

@@ -28,6 +28,14 @@ export function writeDrillReport(report: DrillReport, directory: string): Writte
   return { markdownPath, jsonPath, pngPath };
 }
 
+/** `3 A, 1 B`, most frequent first; empty for no entries. */
+function counted(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ');
+}
+
 export function renderDrillMarkdown(report: DrillReport): string {
   const errors = Object.entries(report.clientErrors).sort((a, b) => b[1] - a[1]);
   const lines = [
@@ -45,15 +53,10 @@ export function renderDrillMarkdown(report: DrillReport): string {
       ? []
       : [
           `| duplicated payments (across both shards) | ${report.placement.duplicated} |`,
-          `| misplaced payments (not on the shard owning their slot) | ${report.placement.misplaced} |`,
+          `| misplaced payments (not on the shard where they belong) | ${report.placement.misplaced} |`,
+          `| payments of the moved slots kept on the source (payee stays, by design) | ${report.placement.keptOnSource} |`,
         ]),
-    `| only retryable errors | ${
-      report.errorClasses.onlyRetryable
-        ? 'yes'
-        : `NO: ${Object.entries(report.errorClasses.nonRetryable)
-            .map(([status, count]) => `${count} ${status}`)
-            .join(', ')}`
-    } |`,
+    `| only retryable errors during the ${report.errorClasses.window?.name ?? 'operation'} | ${report.errorClasses.onlyRetryableInWindow ? 'yes' : `NO: ${counted(report.errorClasses.nonRetryableInWindow)}`} |`,
     `| reconciliation | ${report.reconciliation.clean ? 'clean' : 'DIFFERENCES'}: ${report.reconciliation.summary} |`,
     `| payments | ${report.load.scheduled} scheduled, ${report.load.ok} ok, ${report.load.errorCount} failed, ${report.load.dropped} dropped, ${report.load.unfinished} unfinished |`,
     ...Object.entries(report.facts).map(([name, value]) => `| ${name} | ${String(value)} |`),
@@ -90,16 +93,13 @@ export function renderDrillMarkdown(report: DrillReport): string {
           ...errors.map(([s, n]) => `| ${s} | ${n} |`),
         ]),
     '',
-    ...(report.operationWindow === null
+    ...(report.errorClasses.window === null
       ? []
       : [
-          `While the operation ran (${report.operationWindow.from.slice(11, 23)} to ${report.operationWindow.to.slice(11, 23)}): ` +
-            (Object.keys(report.errorClasses.duringOperation).length === 0
-              ? 'no errors.'
-              : Object.entries(report.errorClasses.duringOperation)
-                  .map(([status, count]) => `${count} ${status}`)
-                  .join(', ') + '.'),
-          `Retryable refusals (UNAVAILABLE or ABORTED with a routing reason): ${report.errorClasses.onlyRetryable ? 'every error was one' : 'NOT every error was one'}.`,
+          `During the ${report.errorClasses.window.name} (${report.errorClasses.window.from.slice(11, 23)} to ${report.errorClasses.window.to.slice(11, 23)}): ` +
+            `${counted(report.errorClasses.inWindow) || 'no errors'}. Not retryable: ` +
+            `${counted(report.errorClasses.nonRetryableInWindow) || 'none'} (retryable means UNAVAILABLE or ABORTED with a routing reason).`,
+          `Not retryable outside it: ${counted(report.errorClasses.nonRetryableOutside) || 'none'}.`,
           '',
         ]),
     ...(report.placement === null || report.placement.sample.length === 0

@@ -186,13 +186,14 @@ describe('runDrill', () => {
     expect(report.groups['staying']?.failed).toBe(0);
     expect(report.groups['staying']?.longestGapMs).toBeLessThan(200);
     expect(report.groups['moving']?.failed).toBeGreaterThan(0);
-    expect(report.errorClasses.onlyRetryable).toBe(true);
-    expect(report.errorClasses.duringOperation['UNAVAILABLE.slot_frozen']).toBe(
+    expect(report.errorClasses.window?.name).toBe('operation');
+    expect(report.errorClasses.onlyRetryableInWindow).toBe(true);
+    expect(report.errorClasses.inWindow['UNAVAILABLE.slot_frozen']).toBe(
       report.groups['moving']?.failed,
     );
     const markdown = renderDrillMarkdown(report);
     expect(markdown).toContain('of a moving payer) |');
-    expect(markdown).toContain('| only retryable errors | yes |');
+    expect(markdown).toContain('| only retryable errors during the operation | yes |');
     expect(markdown).toMatch(/\| moving \| \d+ \| \d+ \| [1-9]\d* \|/);
   });
 
@@ -225,7 +226,12 @@ describe('runDrill', () => {
     expect(report.operationOutcome).toBe('aborted');
     expect(report.operationError).toBe('verification_failed: 1 differences');
     expect(report.timeline).toEqual([step]);
-    expect(report.placement).toEqual({ duplicated: 1, misplaced: 0, sample: ['duplicated pay_1'] });
+    expect(report.placement).toEqual({
+      duplicated: 1,
+      misplaced: 0,
+      keptOnSource: 0,
+      sample: ['duplicated pay_1'],
+    });
     const markdown = renderDrillMarkdown(report);
     expect(markdown).toContain('| operation | aborted: verification_failed: 1 differences |');
     expect(markdown).toContain('| duplicated payments (across both shards) | 1 |');
@@ -254,26 +260,39 @@ describe('client error classes', () => {
     expect(isRetryableRefusal('UNAVAILABLE')).toBe(false);
   });
 
-  it('lists the errors that were not retryable and those seen while the operation ran', () => {
-    const at = (completedAtMs: number, status: string): WriteAttempt => ({
-      startedAtMs: completedAtMs,
+  it('judges the errors of attempts that overlapped the window, and lists the others apart', () => {
+    const at = (completedAtMs: number, status: string, tookMs = 0): WriteAttempt => ({
+      startedAtMs: completedAtMs - tookMs,
       completedAtMs,
       status,
     });
+    const window = {
+      name: 'freeze',
+      from: new Date(1_000).toISOString(),
+      to: new Date(2_000).toISOString(),
+    };
     const classes = classifyErrors(
       [
         at(100, 'UNAVAILABLE.slot_frozen'),
         at(1_500, 'UNAVAILABLE.slot_frozen'),
+        // Began inside the freeze, ended (after the SDK's retries) past its end: inside.
+        at(2_600, 'UNAVAILABLE.slot_frozen', 800),
         at(1_600, 'DEADLINE_EXCEEDED.'),
         at(1_700, 'ok'),
         at(5_000, 'FAILED_PRECONDITION.insufficient_funds'),
       ],
-      { from: new Date(1_000).toISOString(), to: new Date(2_000).toISOString() },
+      window,
     );
     expect(classes).toEqual({
-      onlyRetryable: false,
-      nonRetryable: { 'DEADLINE_EXCEEDED.': 1, 'FAILED_PRECONDITION.insufficient_funds': 1 },
-      duringOperation: { 'UNAVAILABLE.slot_frozen': 1, 'DEADLINE_EXCEEDED.': 1 },
+      window,
+      onlyRetryableInWindow: false,
+      inWindow: { 'UNAVAILABLE.slot_frozen': 2, 'DEADLINE_EXCEEDED.': 1 },
+      nonRetryableInWindow: { 'DEADLINE_EXCEEDED.': 1 },
+      nonRetryableOutside: { 'FAILED_PRECONDITION.insufficient_funds': 1 },
     });
+    expect(
+      classifyErrors([at(100, 'DEADLINE_EXCEEDED.'), at(1_500, 'UNAVAILABLE.slot_frozen')], window)
+        .onlyRetryableInWindow,
+    ).toBe(true);
   });
 });

@@ -69,20 +69,30 @@ export interface DrillReport {
   readonly placement: {
     readonly duplicated: number;
     readonly misplaced: number;
+    /** Payments of moved slots that stay on the source by design (their payee did not move). */
+    readonly keptOnSource: number;
     readonly sample: readonly string[];
   } | null;
   /** Errors the clients saw after the SDK's own retries, by `STATUS.reason`. */
   readonly clientErrors: Readonly<Record<string, number>>;
-  /** The same errors sorted by whether a client may safely retry them. */
-  readonly errorClasses: {
-    /** True when every error was a retryable refusal (`isRetryableRefusal`). */
-    readonly onlyRetryable: boolean;
-    readonly nonRetryable: Readonly<Record<string, number>>;
-    /** Errors whose attempt ended while the operation ran. */
-    readonly duringOperation: Readonly<Record<string, number>>;
-  };
+  /** The same errors sorted by whether a client may safely retry them, inside the window. */
+  readonly errorClasses: DrillErrorClasses;
   readonly reconciliation: { readonly clean: boolean; readonly summary: string };
   readonly curve: LoadRunReport;
+}
+
+/**
+ * Client errors judged against the window that matters: the operation's own (a migration's
+ * freeze), or the whole operation's run when it names none.
+ */
+export interface DrillErrorClasses {
+  readonly window: { readonly name: string; readonly from: string; readonly to: string } | null;
+  /** True when every error of an attempt that overlapped the window was a retryable refusal. */
+  readonly onlyRetryableInWindow: boolean;
+  readonly inWindow: Readonly<Record<string, number>>;
+  readonly nonRetryableInWindow: Readonly<Record<string, number>>;
+  /** Errors outside the window that were not retryable refusals (a busy machine's deadlines). */
+  readonly nonRetryableOutside: Readonly<Record<string, number>>;
 }
 
 export interface DrillGroupFigures {
@@ -160,7 +170,8 @@ export async function runDrill(request: DrillRequest): Promise<DrillReport> {
   });
   let operationError: string | null = null;
   let operationResult: DrillOperationResult = { steps: [], facts: {} };
-  let operationWindow: { from: string; to: string } | null = null;
+  // Assigned inside the operation's closure, which narrowing cannot see: hence the cast.
+  let operationWindow = null as { from: string; to: string } | null;
   const operation = (async () => {
     await new Promise((resolve) => setTimeout(resolve, request.operationAtSeconds * 1_000));
     request.progress(`operation: ${request.operation.name}`);
@@ -231,13 +242,25 @@ export async function runDrill(request: DrillRequest): Promise<DrillReport> {
         : {
             duplicated: placement.duplicated.length,
             misplaced: placement.misplaced.length,
+            keptOnSource: placement.keptOnSource?.length ?? 0,
             sample: [
               ...placement.duplicated.map((id) => `duplicated ${id}`),
               ...placement.misplaced.map((id) => `misplaced ${id}`),
             ].slice(0, missingSampleMax),
           },
     clientErrors: curve.summary.errors,
-    errorClasses: classifyErrors(request.target.attempts, operationWindow),
+    errorClasses: classifyErrors(
+      request.target.attempts,
+      operationResult.window === undefined
+        ? operationWindow === null
+          ? null
+          : { name: 'operation', ...operationWindow }
+        : {
+            name: operationResult.window.name,
+            from: operationResult.window.from.toISOString(),
+            to: operationResult.window.to.toISOString(),
+          },
+    ),
     reconciliation,
     curve,
   };
@@ -314,28 +337,37 @@ export function groupFigures(attempts: readonly WriteAttempt[]): Record<string, 
   return figures;
 }
 
-/** Sorts the errors clients saw into retryable and not, and those seen while the operation ran. */
+/**
+ * Sorts the errors clients saw into retryable refusals and the rest, inside the window (an attempt
+ * counts when it overlapped it: the SDK's retries can carry a refusal past the window's end) and
+ * outside it.
+ */
 export function classifyErrors(
   attempts: readonly WriteAttempt[],
-  window: { readonly from: string; readonly to: string } | null,
-): DrillReport['errorClasses'] {
-  const nonRetryable: Record<string, number> = {};
-  const duringOperation: Record<string, number> = {};
+  window: DrillErrorClasses['window'],
+): DrillErrorClasses {
+  const inWindow: Record<string, number> = {};
+  const nonRetryableInWindow: Record<string, number> = {};
+  const nonRetryableOutside: Record<string, number> = {};
   const from = window === null ? Number.NaN : Date.parse(window.from);
   const to = window === null ? Number.NaN : Date.parse(window.to);
+  const add = (counts: Record<string, number>, status: string) => {
+    counts[status] = (counts[status] ?? 0) + 1;
+  };
   for (const attempt of attempts) {
     if (attempt.status === 'ok') continue;
-    if (!isRetryableRefusal(attempt.status)) {
-      nonRetryable[attempt.status] = (nonRetryable[attempt.status] ?? 0) + 1;
-    }
-    if (attempt.completedAtMs >= from && attempt.completedAtMs <= to) {
-      duringOperation[attempt.status] = (duringOperation[attempt.status] ?? 0) + 1;
-    }
+    const overlaps = attempt.startedAtMs <= to && attempt.completedAtMs >= from;
+    const retryable = isRetryableRefusal(attempt.status);
+    if (overlaps) add(inWindow, attempt.status);
+    if (overlaps && !retryable) add(nonRetryableInWindow, attempt.status);
+    if (!overlaps && !retryable) add(nonRetryableOutside, attempt.status);
   }
   return {
-    onlyRetryable: Object.keys(nonRetryable).length === 0,
-    nonRetryable,
-    duringOperation,
+    window,
+    onlyRetryableInWindow: Object.keys(nonRetryableInWindow).length === 0,
+    inWindow,
+    nonRetryableInWindow,
+    nonRetryableOutside,
   };
 }
 

@@ -2,20 +2,26 @@ import type { Pool } from 'mysql2/promise';
 
 import { MigrationDrillVerifier } from './migration-drill-verifier';
 
-/** A shard that answers the verifier's two lookups from a list of (id, out_trade_no) rows. */
-function shard(rows: readonly { id: string; tradeNo: string }[]): Pool {
+/** A shard that answers the verifier's two lookups from a list of payment rows. */
+function shard(rows: readonly { id: string; tradeNo: string; payee?: string }[]): Pool {
   const query = async (sql: string, [values]: [string[]]) => {
     const wanted = new Set(values);
     const byId = sql.includes('WHERE id IN');
     return [
       rows
         .filter((row) => wanted.has(byId ? row.id : row.tradeNo))
-        .map((row) => ({ id: row.id, out_trade_no: row.tradeNo })),
+        .map((row) => ({
+          id: row.id,
+          out_trade_no: row.tradeNo,
+          payee_account_id: row.payee ?? movingMerchant,
+        })),
     ];
   };
   return { query } as unknown as Pool;
 }
 
+const movingMerchant = `acc_0017${'m'.repeat(24)}`;
+const stayingMerchant = `acc_0003${'m'.repeat(24)}`;
 const movingId = (n: number) => `pay_0017${String(n).padStart(24, 'a')}`;
 const stayingId = (n: number) => `pay_0003${String(n).padStart(24, 'b')}`;
 const acknowledged = (id: string, tradeNo: string) => ({
@@ -39,7 +45,11 @@ describe('MigrationDrillVerifier', () => {
     );
     const payments = [acknowledged(stayingId(1), 't1'), acknowledged(movingId(2), 't2')];
     expect(await verifier.missingPayments(payments.map((p) => p.paymentId))).toEqual([]);
-    expect(await verifier.placement(payments)).toEqual({ duplicated: [], misplaced: [] });
+    expect(await verifier.placement(payments)).toEqual({
+      duplicated: [],
+      misplaced: [],
+      keptOnSource: [],
+    });
   });
 
   it('finds payments missing, held twice, two for one trade number, or left on the source', async () => {
@@ -69,6 +79,7 @@ describe('MigrationDrillVerifier', () => {
     expect(await verifier.placement(payments)).toEqual({
       duplicated: [movingId(2), `${movingId(3)} (t3 also ${movingId(4)})`],
       misplaced: [movingId(1), movingId(2)],
+      keptOnSource: [],
     });
   });
 
@@ -84,6 +95,21 @@ describe('MigrationDrillVerifier', () => {
     );
     expect(
       await verifier.placement([acknowledged(movingId(1), 't1'), acknowledged(movingId(2), 't2')]),
-    ).toEqual({ duplicated: [], misplaced: [movingId(2)] });
+    ).toEqual({ duplicated: [], misplaced: [movingId(2)], keptOnSource: [] });
+  });
+
+  it('keeps a moved payer’s payment to a payee who stays on the source, as the migration does', async () => {
+    const verifier = new MigrationDrillVerifier(
+      {
+        source: shard([{ id: movingId(1), tradeNo: 't1', payee: stayingMerchant }]),
+        target: shard([{ id: movingId(2), tradeNo: 't2', payee: stayingMerchant }]),
+        movingSlots: [17],
+        moved: () => true,
+      },
+      clean,
+    );
+    expect(
+      await verifier.placement([acknowledged(movingId(1), 't1'), acknowledged(movingId(2), 't2')]),
+    ).toEqual({ duplicated: [], misplaced: [], keptOnSource: [movingId(1)] });
   });
 });

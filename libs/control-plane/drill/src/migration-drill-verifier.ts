@@ -23,16 +23,19 @@ export interface MigrationDrillShards {
 interface Found {
   readonly source: Set<string>;
   readonly target: Set<string>;
+  /** The payee account of each payment found on the source. */
+  readonly sourcePayees: Map<string, string>;
   /** Payment IDs per `out_trade_no`, over both shards. */
   readonly byTradeNo: Map<string, Set<string>>;
 }
 
 /**
  * Checks the two shards of a slot migration after a drill: every acknowledged payment exists
- * exactly once across source and target, on the shard that owns its slot after the move (the
- * target for moved slots, with nothing left on the source after the clean), no `out_trade_no`
- * has two payments, and the reconciliation (supplied: the cells' own code, both cells and the
- * pairs between them) is clean.
+ * exactly once across source and target, where it belongs after the move (a moved slot's payment
+ * whose payee moved too is on the target and nothing of it is left on the source after the
+ * clean; one whose payee stayed is kept on the source by design; nothing of a slot that stays, or
+ * of an undone move, is on the target), no `out_trade_no` has two payments, and the
+ * reconciliation (supplied: the cells' own code, both cells and the pairs between them) is clean.
  */
 export class MigrationDrillVerifier implements DrillVerifier {
   constructor(
@@ -50,8 +53,13 @@ export class MigrationDrillVerifier implements DrillVerifier {
   async placement(acknowledged: readonly AcknowledgedPayment[]): Promise<PaymentPlacement> {
     const found = await this.find(acknowledged);
     const moved = this.shards.moved();
+    const moving = (id: string | undefined) => {
+      const slot = id === undefined ? undefined : slotOfId(id);
+      return slot !== undefined && this.shards.movingSlots.includes(slot);
+    };
     const duplicated = new Set<string>();
     const misplaced: string[] = [];
+    const keptOnSource: string[] = [];
     for (const { paymentId, outTradeNo } of acknowledged) {
       const onSource = found.source.has(paymentId);
       const onTarget = found.target.has(paymentId);
@@ -59,12 +67,18 @@ export class MigrationDrillVerifier implements DrillVerifier {
       for (const other of found.byTradeNo.get(outTradeNo) ?? []) {
         if (other !== paymentId) duplicated.add(`${paymentId} (${outTradeNo} also ${other})`);
       }
-      if (!onSource && !onTarget) continue;
-      const slot = slotOfId(paymentId);
-      const belongsOnTarget = moved && slot !== undefined && this.shards.movingSlots.includes(slot);
-      if (belongsOnTarget ? onSource : onTarget) misplaced.push(paymentId);
+      if (!moved || !moving(paymentId)) {
+        // Nothing of a slot that stays (or of a move that was undone) may reach the target.
+        if (onTarget) misplaced.push(paymentId);
+      } else if (onSource) {
+        // The migration moves a payment of a moving payer only when its payee moves too; one to
+        // a payee who stays remains on the source, whole, with its merchant (docs/operations.md).
+        const payee = found.sourcePayees.get(paymentId);
+        if (payee?.startsWith('acc_') === true && moving(payee)) misplaced.push(paymentId);
+        else keptOnSource.push(paymentId);
+      }
     }
-    return { duplicated: [...duplicated], misplaced };
+    return { duplicated: [...duplicated], misplaced, keptOnSource };
   }
 
   reconcile(): Promise<{ clean: boolean; summary: string }> {
@@ -72,7 +86,12 @@ export class MigrationDrillVerifier implements DrillVerifier {
   }
 
   private async find(acknowledged: readonly AcknowledgedPayment[]): Promise<Found> {
-    const found: Found = { source: new Set(), target: new Set(), byTradeNo: new Map() };
+    const found: Found = {
+      source: new Set(),
+      target: new Set(),
+      sourcePayees: new Map(),
+      byTradeNo: new Map(),
+    };
     for (let start = 0; start < acknowledged.length; start += lookupBatchSizeMax) {
       const batch = acknowledged.slice(start, start + lookupBatchSizeMax);
       const ids = batch.map((payment) => payment.paymentId);
@@ -80,10 +99,14 @@ export class MigrationDrillVerifier implements DrillVerifier {
       for (const side of ['source', 'target'] as const) {
         const pool = this.shards[side];
         const [byId] = await pool.query<RowDataPacket[]>(
-          'SELECT id FROM payments WHERE id IN (?)',
+          'SELECT id, payee_account_id FROM payments WHERE id IN (?)',
           [ids],
         );
-        for (const row of byId) found[side].add(String(row['id']));
+        for (const row of byId) {
+          found[side].add(String(row['id']));
+          if (side === 'source')
+            found.sourcePayees.set(String(row['id']), String(row['payee_account_id']));
+        }
         if (tradeNos.length === 0) continue;
         const [byTradeNo] = await pool.query<RowDataPacket[]>(
           'SELECT id, out_trade_no FROM payments WHERE out_trade_no IN (?)',

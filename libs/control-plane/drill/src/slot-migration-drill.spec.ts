@@ -101,15 +101,19 @@ describe('slotMigrationOperation', () => {
     const operation = slotMigrationOperation(
       'migrate 17,18',
       async (onProgress) => {
-        onProgress({ step: 'flip', phase: 'started', elapsedMs: 0 });
-        onProgress({ step: 'flip', phase: 'done', elapsedMs: 12 });
+        onProgress({ step: 'freeze', phase: 'started', elapsedMs: 0 });
+        onProgress({ step: 'freeze', phase: 'done', elapsedMs: 5 });
+        onProgress({ step: 'flip', phase: 'started', elapsedMs: 1_000 });
+        onProgress({ step: 'flip', phase: 'done', elapsedMs: 1_012 });
         return summary({});
       },
       (result) => seen.push(result),
     );
     const result = await operation.run();
     expect(result.outcome).toBeUndefined();
-    expect(result.steps.map((step) => step.step)).toEqual(['flip']);
+    expect(result.steps.map((step) => step.step)).toEqual(['freeze', 'flip']);
+    expect(result.window?.name).toBe('freeze');
+    expect((result.window?.to.getTime() ?? 0) - (result.window?.from.getTime() ?? 0)).toBe(1_012);
     expect(result.facts).toMatchObject({
       'migration outcome': 'completed',
       'rows copied': '130 (accounts 10, payments 120)',

@@ -111,6 +111,20 @@ export class MigrationTimeline {
   }
 }
 
+/**
+ * The freeze as the migration ran it: from the start of the freeze step to the end of the flip
+ * (or of the unfreeze, when it aborted). Clients feel it up to a second later at each end (the
+ * followers); the report counts attempts that overlapped it.
+ */
+export function freezeWindow(
+  steps: readonly DrillStep[],
+): { name: string; from: Date; to: Date } | undefined {
+  const freeze = steps.find((step) => step.step === 'freeze');
+  const end = steps.find((step) => step.step === 'flip' || step.step === 'unfreeze');
+  if (freeze === undefined) return undefined;
+  return { name: 'freeze', from: freeze.startedAt, to: (end ?? steps.at(-1) ?? freeze).endedAt };
+}
+
 /** What a drill's report says about a migration, from its summary. */
 export function migrationFacts(summary: MigrationSummary): DrillOperationResult['facts'] {
   const rows = Object.entries(summary.rowsCopied).filter(([, count]) => count > 0);
@@ -180,7 +194,13 @@ export function slotMigrationOperation(
       const timeline = new MigrationTimeline();
       const summary = await migrate((event) => timeline.record(event));
       onSummary(summary);
-      const result = { steps: timeline.timeline(), facts: migrationFacts(summary) };
+      const steps = timeline.timeline();
+      const window = freezeWindow(steps);
+      const result = {
+        steps,
+        facts: migrationFacts(summary),
+        ...(window === undefined ? {} : { window }),
+      };
       if (summary.outcome === 'completed') return result;
       return {
         ...result,
