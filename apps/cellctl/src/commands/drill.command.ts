@@ -27,23 +27,22 @@ import {
   AuditLog,
   cellTopologyOf,
   primaryNodeOf,
-  publishRoutingTable,
-  routingRedisKeys,
   RoutingStore,
   TopologyStore,
 } from '@cellpay/global-data-access';
-import {
-  grpcCellReconciler,
-  migrateSlots,
-  planMigration,
-  type MigrationSummary,
-} from '@cellpay/migration';
+import { migrateSlots, planMigration, type MigrationSummary } from '@cellpay/migration';
 import { newRequestId, runInRequestContext } from '@cellpay/observability';
 import { reconcileShards, type CellShard } from '@cellpay/settlement-cell';
 
 import type { CommandRunner, Session } from '../cellctl';
 import { auditFailover, cellOperationContext } from './failover.command';
-import { parseAddressList, shardPoolsOf, shardUrls, slotListPattern } from './migrate.command';
+import {
+  migrationDependenciesOf,
+  progressLine,
+  shardPoolsOf,
+  shardUrls,
+  slotListPattern,
+} from './migrate.command';
 import { resolveShardAccess } from './shard-access';
 
 const reconcileTimeoutMs = 120_000;
@@ -349,22 +348,10 @@ async function migrationDrill(
     name,
     (onProgress) =>
       migrateSlots(plan, request, {
-        routing,
-        publishRouting: async (table) => {
-          await publishRoutingTable(
-            context.redisClient(),
-            routingRedisKeys(context.settings.redisPrefix),
-            table,
-          );
-        },
-        audit: new AuditLog(context.globalPool()),
-        shardPool,
-        reconcile: grpcCellReconciler(parseAddressList(addressSpec, 'CELLPAY_CELL_ADDRESSES')),
+        ...migrationDependenciesOf(context, routing, shardPool, addressSpec),
         onProgress: (event) => {
           onProgress(event);
-          terminal.err(
-            `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`,
-          );
+          terminal.err(progressLine(event));
         },
       }),
     (result) => {

@@ -12,10 +12,12 @@ import {
   grpcCellReconciler,
   migrateSlots,
   planMigration,
+  type MigrationDependencies,
   type MigrationProgress,
 } from '@cellpay/migration';
 
 import type { CommandRunner } from '../cellctl';
+import type { ControlPlaneContext } from '../control-plane-context';
 import { table } from '../terminal';
 
 export const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
@@ -27,7 +29,7 @@ interface MigrateOptions {
 }
 
 /** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form). */
-export function parseAddressList(spec: string, variable: string): Map<string, string> {
+function parseAddressList(spec: string, variable: string): Map<string, string> {
   const entries = spec
     .split(',')
     .filter(Boolean)
@@ -71,6 +73,40 @@ export function shardPoolsOf(
     pools.set(cellId, pool);
     return pool;
   };
+}
+
+/**
+ * What a migration needs of the control plane: the routing store, publishing each committed table
+ * to Redis, the audit log, the shards, and (with the cells' addresses) both cells' reconciliation.
+ */
+export function migrationDependenciesOf(
+  context: ControlPlaneContext,
+  routing: RoutingStore,
+  shardPool: (cellId: string) => Pool,
+  cellAddresses: string | undefined,
+): MigrationDependencies {
+  return {
+    routing,
+    publishRouting: async (routingTable) => {
+      await publishRoutingTable(
+        context.redisClient(),
+        routingRedisKeys(context.settings.redisPrefix),
+        routingTable,
+      );
+    },
+    audit: new AuditLog(context.globalPool()),
+    shardPool,
+    ...(cellAddresses === undefined || cellAddresses === ''
+      ? {}
+      : {
+          reconcile: grpcCellReconciler(parseAddressList(cellAddresses, 'CELLPAY_CELL_ADDRESSES')),
+        }),
+  };
+}
+
+/** One progress line of a migration, as both commands print it to stderr. */
+export function progressLine(event: MigrationProgress): string {
+  return `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`;
 }
 
 export function registerMigrateCommands(
@@ -126,27 +162,13 @@ export function registerMigrateCommands(
           process.removeListener('SIGINT', interrupt);
         });
         const summary = await migrateSlots(plan, request, {
-          routing,
-          publishRouting: async (routingTable) => {
-            await publishRoutingTable(
-              context.redisClient(),
-              routingRedisKeys(context.settings.redisPrefix),
-              routingTable,
-            );
-          },
-          audit: new AuditLog(context.globalPool()),
-          shardPool,
-          ...(options.skipReconcile === true || addressSpec === undefined
-            ? {}
-            : {
-                reconcile: grpcCellReconciler(
-                  parseAddressList(addressSpec, 'CELLPAY_CELL_ADDRESSES'),
-                ),
-              }),
-          onProgress: (event: MigrationProgress) =>
-            terminal.err(
-              `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`,
-            ),
+          ...migrationDependenciesOf(
+            context,
+            routing,
+            shardPool,
+            options.skipReconcile === true ? undefined : addressSpec,
+          ),
+          onProgress: (event: MigrationProgress) => terminal.err(progressLine(event)),
           signal: stop.signal,
         });
         terminal.out(JSON.stringify(summary, null, 2));
