@@ -1,23 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import {
-  credentials as grpcCredentials,
-  loadPackageDefinition,
-  type GrpcObject,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import type { Pool } from 'mysql2/promise';
 
 import { CellFailover, type CellOperationContext } from '@cellpay/cell-failover';
@@ -45,6 +30,13 @@ import { migrateSettlementShard } from '@cellpay/settlement-cell';
 import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
 
+import {
+  createCredential,
+  DrillProcesses,
+  freePort,
+  openMerchantAccount,
+  portAnswers,
+} from './__tests__/drill-processes';
 import { runCellctl } from './cellctl';
 import { reconcileWithCellProcess } from './commands/drill.command';
 import { startDedicatedShardPair, type DedicatedShardPair } from '@cellpay/control-plane-testing';
@@ -56,29 +48,6 @@ const dataAccount = { user: 'cellpay_data', password: 'cellpay_data' };
 const drillLoad = { ratePerSecond: 20, durationSeconds: 12, operationAtSeconds: 4 };
 /** How long a process gets to stop on SIGTERM before it is killed. */
 const processStopMsMax = 20_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /**
  * Drills on real processes: a dedicated MariaDB pair (primary in region-a, semi-sync replica in
@@ -113,7 +82,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   let globalAdmin: Pool;
   let globalPool: Pool;
   const redis = createRedis(infra.redis);
-  const processes: ChildProcess[] = [];
+  const processes = new DrillProcesses(root, workDir);
   let gateway: DrillGateway;
 
   const node = (region: 'region-a' | 'region-b') =>
@@ -132,18 +101,6 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
     );
     if (code !== 0) throw new Error(`cellctl ${args.join(' ')} failed: ${out.join('\n')}`);
     return out.join('\n');
-  }
-
-  function start(name: string, entry: string, processEnv: Record<string, string>): void {
-    processEnv = { LOG_LEVEL: 'warn', ...processEnv };
-    const log = openSync(join(workDir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, [join(root, entry)], {
-      cwd: root,
-      env: { ...process.env, ...processEnv },
-      stdio: ['ignore', log, log],
-    });
-    closeSync(log);
-    processes.push(child);
   }
 
   function context(): CellOperationContext {
@@ -259,7 +216,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
     await ensureSettlementTopics(kafkaAdmin, ['cell-1'], topicPrefix);
     await kafkaAdmin.disconnect();
     // The relay follows the topology too: after a failover it restarts on the new primary.
-    start('relay-cell-1', 'dist/apps/relay/main.js', {
+    processes.start('relay-cell-1', 'dist/apps/relay/main.js', {
       CELLPAY_CELL_ID: 'cell-1',
       CELLPAY_MYSQL_URL: `mysql://${dataAccount.user}:${dataAccount.password}@127.0.0.1:${pair.primary.port}/${cellDatabase}`,
       CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
@@ -272,7 +229,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
       LOG_LEVEL: 'info',
     });
     const cellPort = await freePort();
-    start('cell-1', 'dist/apps/cell/main.js', {
+    processes.start('cell-1', 'dist/apps/cell/main.js', {
       CELLPAY_CELL_ID: 'cell-1',
       // The data-only account: the fence (read_only) stops it.
       CELLPAY_MYSQL_URL: `mysql://${dataAccount.user}:${dataAccount.password}@127.0.0.1:${pair.primary.port}/${cellDatabase}`,
@@ -283,60 +240,18 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
       CELLPAY_REDIS_PREFIX: redisPrefix,
       CELLPAY_FOLLOW_TOPOLOGY: 'true',
     });
-    const cellProto = loadSync(join(root, 'libs/shared/proto/proto/cellpay/cell/v1/cell.proto'), {
-      keepCase: false,
-      longs: String,
-      defaults: true,
-    });
-    const cellV1 = (
-      (loadPackageDefinition(cellProto)['cellpay'] as GrpcObject)['cell'] as GrpcObject
-    )['v1'] as GrpcObject;
-    const AccountService = cellV1['AccountService'] as unknown as new (
-      address: string,
-      credentials: ReturnType<typeof grpcCredentials.createInsecure>,
-    ) => {
-      openAccount(request: object, options: object, callback: (error: Error | null) => void): void;
-      close(): void;
-    };
-    const accounts = new AccountService(`127.0.0.1:${cellPort}`, grpcCredentials.createInsecure());
-    await pollUntil(
-      () =>
-        new Promise<boolean>((resolve) =>
-          accounts.openAccount(
-            { kind: 'merchant', ownerId: 'drill-merchant', currency: 'CNY' },
-            { deadline: Date.now() + 2_000 },
-            (error) => resolve(error === null),
-          ),
-        ),
-      { description: 'the cell opens the merchant account', timeoutMs: 60_000 },
-    );
-    accounts.close();
+    await openMerchantAccount(root, `127.0.0.1:${cellPort}`, 'drill-merchant');
     await cellctl(['migrate-global']);
     await cellctl(['merchant-register', 'drill-merchant', 'Drill merchant']);
-    const credential = async (owner: string, scopes: string, firstParty: boolean) => {
-      const printed = await cellctl([
-        'credential-create',
-        '--owner',
-        owner,
-        '--scopes',
-        scopes,
-        '--rate',
-        '2000',
-        '--burst',
-        '4000',
-        ...(firstParty ? ['--first-party'] : []),
-      ]);
-      const keyId = /key id: (\S+)/.exec(printed)?.[1] ?? '';
-      const secret = /secret: (\S+)/.exec(printed)?.[1] ?? '';
-      return { keyId, secret: Buffer.from(secret, 'base64url') };
-    };
+    const credential = (owner: string, scopes: string, firstParty: boolean) =>
+      createCredential(cellctl, owner, scopes, firstParty);
     const gatewayPort = await freePort();
     gateway = {
       address: `127.0.0.1:${gatewayPort}`,
       merchant: await credential('drill-merchant', 'pay,refund,read', false),
       walletBackend: await credential('drill-wallet-backend', 'wallet', true),
     };
-    start('gateway', 'dist/apps/gateway/main.js', {
+    processes.start('gateway', 'dist/apps/gateway/main.js', {
       CELLPAY_GRPC_PORT: String(gatewayPort),
       CELLPAY_OPS_PORT: '0',
       CELLPAY_GLOBAL_MYSQL_URL: globalUrl,
@@ -352,25 +267,7 @@ describe('cellctl drills on a dedicated shard pair through the real gateway and 
   }, 600_000);
 
   afterAll(async () => {
-    // SIGTERM, then SIGKILL after a bound: a relay that restarted on a new primary has been seen
-    // not to finish its shutdown (reported; see docs/operations.md).
-    for (const child of processes) child.kill('SIGTERM');
-    await Promise.all(
-      processes.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
-        const timer = new Promise<boolean>((resolve) =>
-          setTimeout(() => resolve(false), processStopMsMax).unref(),
-        );
-        if (!(await Promise.race([exited, timer]))) {
-          console.log(
-            `${child.spawnfile} pid ${child.pid} ignored SIGTERM for ${processStopMsMax} ms`,
-          );
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }),
-    );
+    await processes.stopAll(processStopMsMax);
     const kafkaAdmin = createKafka({
       brokers: infra.kafka.brokers,
       clientId: 'drill-test',

@@ -12,13 +12,15 @@ import {
   grpcCellReconciler,
   migrateSlots,
   planMigration,
+  type MigrationDependencies,
   type MigrationProgress,
 } from '@cellpay/migration';
 
 import type { CommandRunner } from '../cellctl';
+import type { ControlPlaneContext } from '../control-plane-context';
 import { table } from '../terminal';
 
-const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
+export const slotListPattern = /^\d{1,4}(,\d{1,4})*$/;
 
 interface MigrateOptions {
   to: string;
@@ -40,11 +42,71 @@ function parseAddressList(spec: string, variable: string): Map<string, string> {
 }
 
 /** The shards by cell: `--local` or `CELLPAY_CELL_SHARDS`, as every cellctl command reads them. */
-function shardUrls(configured: readonly { cellId: string; url: string }[]): Map<string, string> {
+export function shardUrls(
+  configured: readonly { cellId: string; url: string }[],
+): Map<string, string> {
   if (configured.length === 0) {
     throw new Error('set CELLPAY_CELL_SHARDS (cell-1=mysql://...,...) or pass --local');
   }
   return new Map(configured.map((shard) => [shard.cellId, shard.url]));
+}
+
+/** One pool per cell's shard, opened on first use and closed with the command. */
+export function shardPoolsOf(
+  urls: ReadonlyMap<string, string>,
+  onClose: (close: () => Promise<void>) => void,
+): (cellId: string) => Pool {
+  const pools = new Map<string, Pool>();
+  onClose(async () => {
+    await Promise.all([...pools.values()].map((pool) => pool.end()));
+  });
+  return (cellId) => {
+    const existing = pools.get(cellId);
+    if (existing !== undefined) return existing;
+    const url = urls.get(cellId);
+    if (url === undefined) throw new Error(`no shard endpoint for ${cellId}`);
+    const pool = createMysqlPool(mysqlEndpointOf(url, 'CELLPAY_CELL_SHARDS'), {
+      connectionsMax: 4,
+      queuedRequestsMax: 100,
+      connectTimeoutMs: 5_000,
+    });
+    pools.set(cellId, pool);
+    return pool;
+  };
+}
+
+/**
+ * What a migration needs of the control plane: the routing store, publishing each committed table
+ * to Redis, the audit log, the shards, and (with the cells' addresses) both cells' reconciliation.
+ */
+export function migrationDependenciesOf(
+  context: ControlPlaneContext,
+  routing: RoutingStore,
+  shardPool: (cellId: string) => Pool,
+  cellAddresses: string | undefined,
+): MigrationDependencies {
+  return {
+    routing,
+    publishRouting: async (routingTable) => {
+      await publishRoutingTable(
+        context.redisClient(),
+        routingRedisKeys(context.settings.redisPrefix),
+        routingTable,
+      );
+    },
+    audit: new AuditLog(context.globalPool()),
+    shardPool,
+    ...(cellAddresses === undefined || cellAddresses === ''
+      ? {}
+      : {
+          reconcile: grpcCellReconciler(parseAddressList(cellAddresses, 'CELLPAY_CELL_ADDRESSES')),
+        }),
+  };
+}
+
+/** One progress line of a migration, as both commands print it to stderr. */
+export function progressLine(event: MigrationProgress): string {
+  return `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`;
 }
 
 export function registerMigrateCommands(
@@ -66,24 +128,7 @@ export function registerMigrateCommands(
         if (!slotListPattern.test(slotList)) {
           throw new Error(`slots must be comma-separated numbers, got '${slotList}'`);
         }
-        const urls = shardUrls(context.settings.cellShardUrls);
-        const pools = new Map<string, Pool>();
-        onClose(async () => {
-          await Promise.all([...pools.values()].map((pool) => pool.end()));
-        });
-        const shardPool = (cellId: string): Pool => {
-          const existing = pools.get(cellId);
-          if (existing !== undefined) return existing;
-          const url = urls.get(cellId);
-          if (url === undefined) throw new Error(`no shard endpoint for ${cellId}`);
-          const pool = createMysqlPool(mysqlEndpointOf(url, 'CELLPAY_CELL_SHARDS'), {
-            connectionsMax: 4,
-            queuedRequestsMax: 100,
-            connectTimeoutMs: 5_000,
-          });
-          pools.set(cellId, pool);
-          return pool;
-        };
+        const shardPool = shardPoolsOf(shardUrls(context.settings.cellShardUrls), onClose);
         const addressSpec = env['CELLPAY_CELL_ADDRESSES'];
         if (options.skipReconcile !== true && (addressSpec === undefined || addressSpec === '')) {
           throw new Error(
@@ -117,27 +162,13 @@ export function registerMigrateCommands(
           process.removeListener('SIGINT', interrupt);
         });
         const summary = await migrateSlots(plan, request, {
-          routing,
-          publishRouting: async (routingTable) => {
-            await publishRoutingTable(
-              context.redisClient(),
-              routingRedisKeys(context.settings.redisPrefix),
-              routingTable,
-            );
-          },
-          audit: new AuditLog(context.globalPool()),
-          shardPool,
-          ...(options.skipReconcile === true || addressSpec === undefined
-            ? {}
-            : {
-                reconcile: grpcCellReconciler(
-                  parseAddressList(addressSpec, 'CELLPAY_CELL_ADDRESSES'),
-                ),
-              }),
-          onProgress: (event: MigrationProgress) =>
-            terminal.err(
-              `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`,
-            ),
+          ...migrationDependenciesOf(
+            context,
+            routing,
+            shardPool,
+            options.skipReconcile === true ? undefined : addressSpec,
+          ),
+          onProgress: (event: MigrationProgress) => terminal.err(progressLine(event)),
           signal: stop.signal,
         });
         terminal.out(JSON.stringify(summary, null, 2));

@@ -44,18 +44,33 @@ export const drillLoadSettingsDefault: DrillLoadSettings = {
   retriesMax: 4,
 };
 
+/**
+ * One payer of the drill: its user ID (which fixes its slot and so its cell) and the group the
+ * report counts it in (a migration drill tells the users of the moving slots from the others).
+ */
+export interface DrillPayer {
+  readonly userId: string;
+  readonly group: string;
+}
+
+/** The group of every payer when the drill does not split them. */
+export const allPayersGroup = 'all';
+
 /** One payment the platform acknowledged: the RPO check looks for each of them afterwards. */
 export interface AcknowledgedPayment {
   readonly paymentId: string;
   readonly outTradeNo: string;
   /** When the acknowledgement arrived (epoch ms). */
   readonly acknowledgedAtMs: number;
+  /** The payer's group (`all` unless the drill splits its payers). */
+  readonly group?: string;
 }
 
 export interface WriteAttempt {
   readonly startedAtMs: number;
   readonly completedAtMs: number;
   readonly status: string;
+  readonly group?: string;
 }
 
 /** Upper bound on write attempts kept for the RTO computation. */
@@ -79,14 +94,27 @@ export class DrillPaymentTarget implements DrillTarget {
   readonly acknowledged: AcknowledgedPayment[] = [];
   readonly attempts: WriteAttempt[] = [];
   private merchant: CellpayClient | undefined;
-  private payerAccountIds: string[] = [];
-  private readonly runId = randomBytes(4).toString('hex');
+  private payerAccounts: { readonly accountId: string; readonly group: string }[] = [];
+  private readonly runId: string;
+  private readonly payers: readonly DrillPayer[];
 
+  /**
+   * `payers` chooses who pays (payment `sequence` takes them in turn, so their order sets each
+   * group's share of the load); without it the target opens `settings.payers` fresh users.
+   */
   constructor(
     private readonly gateway: DrillGateway,
     private readonly settings: DrillLoadSettings = drillLoadSettingsDefault,
+    payers?: { readonly runId: string; readonly payers: readonly DrillPayer[] },
   ) {
-    if (settings.payers < 1 || settings.payers > drillLoadLimits.payersMax) {
+    this.runId = payers?.runId ?? randomBytes(4).toString('hex');
+    this.payers =
+      payers?.payers ??
+      Array.from({ length: settings.payers }, (_, index) => ({
+        userId: `drill-${this.runId}-${index}`,
+        group: allPayersGroup,
+      }));
+    if (this.payers.length < 1 || this.payers.length > drillLoadLimits.payersMax) {
       throw new Error(`a drill uses 1..${drillLoadLimits.payersMax} payers`);
     }
     if (settings.amountMinor <= 0n) throw new Error('the drill amount must be positive');
@@ -100,9 +128,9 @@ export class DrillPaymentTarget implements DrillTarget {
       deadlineMs: this.settings.deadlineMs,
     });
     try {
-      for (let index = 0; index < this.settings.payers; index += 1) {
+      for (const [index, payer] of this.payers.entries()) {
         const account = await wallets.openAccount({
-          userId: `drill-${this.runId}-${index}`,
+          userId: payer.userId,
           currency: this.settings.currency,
         });
         await wallets.topUp({
@@ -110,7 +138,7 @@ export class DrillPaymentTarget implements DrillTarget {
           accountId: account.accountId,
           amount: { amountMinor: this.settings.topUpMinor, currency: this.settings.currency },
         });
-        this.payerAccountIds.push(account.accountId);
+        this.payerAccounts.push({ accountId: account.accountId, group: payer.group });
       }
     } finally {
       wallets.close();
@@ -118,7 +146,7 @@ export class DrillPaymentTarget implements DrillTarget {
   }
 
   async open(): Promise<void> {
-    if (this.payerAccountIds.length === 0) await this.prepare();
+    if (this.payerAccounts.length === 0) await this.prepare();
     this.merchant = new CellpayClient({
       address: this.gateway.address,
       ...this.gateway.merchant,
@@ -130,14 +158,15 @@ export class DrillPaymentTarget implements DrillTarget {
   async execute(operation: { readonly sequence: number }): Promise<OperationOutcome> {
     const merchant = this.merchant;
     if (merchant === undefined) throw new Error('drill target used before open()');
-    const payer = this.payerAccountIds[operation.sequence % this.payerAccountIds.length] ?? '';
+    const payer = this.payerAccounts[operation.sequence % this.payerAccounts.length];
+    if (payer === undefined) throw new Error('drill target used before prepare()');
     const outTradeNo = `drill-${this.runId}-${operation.sequence}`;
     const startedAtMs = Date.now();
     let status: string;
     try {
       const payment = await merchant.pay({
         outTradeNo,
-        payerAccountId: payer,
+        payerAccountId: payer.accountId,
         amount: { amountMinor: this.settings.amountMinor, currency: this.settings.currency },
       });
       status = 'ok';
@@ -146,6 +175,7 @@ export class DrillPaymentTarget implements DrillTarget {
           paymentId: payment.paymentId,
           outTradeNo,
           acknowledgedAtMs: Date.now(),
+          group: payer.group,
         });
       }
     } catch (error) {
@@ -153,7 +183,7 @@ export class DrillPaymentTarget implements DrillTarget {
       status = `${refusal.codeName}.${refusal.reason}`;
     }
     if (this.attempts.length < writeAttemptsMax) {
-      this.attempts.push({ startedAtMs, completedAtMs: Date.now(), status });
+      this.attempts.push({ startedAtMs, completedAtMs: Date.now(), status, group: payer.group });
     }
     return { status };
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { renderCurveSvg, renderPng } from '@cellpay/loadgen';
 
+import { allPayersGroup } from './drill-load';
 import type { DrillReport } from './drill-runner';
 
 export interface WrittenDrillReport {
@@ -27,6 +28,14 @@ export function writeDrillReport(report: DrillReport, directory: string): Writte
   return { markdownPath, jsonPath, pngPath };
 }
 
+/** `3 A, 1 B`, most frequent first; empty for no entries. */
+function counted(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ');
+}
+
 export function renderDrillMarkdown(report: DrillReport): string {
   const errors = Object.entries(report.clientErrors).sort((a, b) => b[1] - a[1]);
   const lines = [
@@ -38,12 +47,33 @@ export function renderDrillMarkdown(report: DrillReport): string {
     '| measure | value |',
     '| --- | --- |',
     `| operation | ${report.operationOutcome}${report.operationError === null ? '' : `: ${report.operationError}`} |`,
-    `| RTO (longest time without a successful payment) | ${report.rto.longestGapMs} ms (${report.rto.gapStartedAt ?? '-'} to ${report.rto.gapEndedAt ?? '-'}) |`,
+    `| RTO (longest time without a successful payment${report.rto.group === allPayersGroup ? '' : ` of a ${report.rto.group} payer`}) | ${report.rto.longestGapMs} ms (${report.rto.gapStartedAt ?? '-'} to ${report.rto.gapEndedAt ?? '-'}) |`,
     `| RPO (acknowledged payments missing afterwards) | ${report.rpo.missing} of ${report.rpo.acknowledged} |`,
+    ...(report.placement === null
+      ? []
+      : [
+          `| duplicated payments (across both shards) | ${report.placement.duplicated} |`,
+          `| misplaced payments (not on the shard where they belong) | ${report.placement.misplaced} |`,
+          `| payments of the moved slots kept on the source (payee stays, by design) | ${report.placement.keptOnSource} |`,
+        ]),
+    `| only retryable errors during the ${report.errorClasses.window?.name ?? 'operation'} | ${report.errorClasses.onlyRetryableInWindow ? 'yes' : `NO: ${counted(report.errorClasses.nonRetryableInWindow)}`} |`,
     `| reconciliation | ${report.reconciliation.clean ? 'clean' : 'DIFFERENCES'}: ${report.reconciliation.summary} |`,
     `| payments | ${report.load.scheduled} scheduled, ${report.load.ok} ok, ${report.load.errorCount} failed, ${report.load.dropped} dropped, ${report.load.unfinished} unfinished |`,
     ...Object.entries(report.facts).map(([name, value]) => `| ${name} | ${String(value)} |`),
     '',
+    ...(Object.keys(report.groups).length <= 1
+      ? []
+      : [
+          '## Payers by group',
+          '',
+          '| group | attempts | ok | failed | longest gap (ms) |',
+          '| --- | ---: | ---: | ---: | ---: |',
+          ...Object.entries(report.groups).map(
+            ([group, figures]) =>
+              `| ${group} | ${figures.attempts} | ${figures.ok} | ${figures.failed} | ${figures.longestGapMs} |`,
+          ),
+          '',
+        ]),
     '## Timeline',
     '',
     '| at | step | ms | outcome | detail |',
@@ -63,6 +93,23 @@ export function renderDrillMarkdown(report: DrillReport): string {
           ...errors.map(([s, n]) => `| ${s} | ${n} |`),
         ]),
     '',
+    ...(report.errorClasses.window === null
+      ? []
+      : [
+          `During the ${report.errorClasses.window.name} (${report.errorClasses.window.from.slice(11, 23)} to ${report.errorClasses.window.to.slice(11, 23)}): ` +
+            `${counted(report.errorClasses.inWindow) || 'no errors'}. Not retryable: ` +
+            `${counted(report.errorClasses.nonRetryableInWindow) || 'none'} (retryable means UNAVAILABLE or ABORTED with a routing reason).`,
+          `Not retryable outside it: ${counted(report.errorClasses.nonRetryableOutside) || 'none'}.`,
+          '',
+        ]),
+    ...(report.placement === null || report.placement.sample.length === 0
+      ? []
+      : [
+          '## Duplicated or misplaced payments (sample)',
+          '',
+          ...report.placement.sample.map((line) => `- ${line}`),
+          '',
+        ]),
     ...(report.rpo.missingSample.length === 0
       ? []
       : [

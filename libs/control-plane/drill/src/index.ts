@@ -4,3 +4,5 @@ export * from './drill-operation';
 export * from './drill-report-writer';
 export * from './drill-runner';
 export * from './shard-drill-verifier';
+export * from './migration-drill-verifier';
+export * from './slot-migration-drill';
