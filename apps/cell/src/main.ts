@@ -5,6 +5,8 @@
 // docs/processes.md and docs/shadow-traffic.md).
 import 'reflect-metadata';
 
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+
 import { startCellGrpcServer } from '@cellpay/cell-server';
 import { ConfigError } from '@cellpay/config';
 import { mysqlEndpointOf } from '@cellpay/connections';
@@ -89,9 +91,10 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   logger.info('cell shutting down');
   observability.readiness.set('grpc', false, 'shutting down');
-  // Stop accepting first: new units of work are refused as retryable UNAVAILABLE while the ones
-  // running finish; the pool closes only after them (bounded), so no call meets a closed pool.
-  calls.stopAccepting();
+  // Stop accepting calls and let those in flight finish, responses included (bounded); then shut
+  // the door on units of work (a call past the bound gets a retryable UNAVAILABLE), wait for the
+  // units still running, and only then force the server closed and end the pool, so no call
+  // meets a closed pool.
   const limits = shutdownLimitsMs;
   await runBoundedShutdown(
     [
@@ -99,9 +102,16 @@ async function main(argv: readonly string[]): Promise<number> {
       {
         name: 'drain-calls',
         limitMs: limits.drainCalls,
+        run: () =>
+          new Promise<void>((resolve) => app.unwrap<GrpcServer>().tryShutdown(() => resolve())),
+      },
+      {
+        name: 'drain-units-of-work',
+        limitMs: limits.drainUnits,
         run: async () => {
-          if (!(await calls.drained(limits.drainCalls))) {
-            logger.warn({ inFlight: calls.inFlight }, 'calls still running at the drain bound');
+          calls.stopAccepting();
+          if (!(await calls.drained(limits.drainUnits))) {
+            logger.warn({ inFlight: calls.inFlight }, 'units of work still running at the bound');
           }
         },
       },
@@ -120,13 +130,15 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /**
  * Bounds of the serving cell's shutdown steps: with its MySQL or Redis already gone each step
- * gives up after its bound, so the whole stop takes at most 1.5 + 5 + 5 x 1 = 11.5 s, within
+ * gives up after its bound, so the whole stop takes at most 1.5 + 5 + 1 + 5 x 1 = 12.5 s, within
  * the 15 s a supervisor waits before SIGKILL, and the process then exits.
  */
 const shutdownLimitsMs = {
   maintenance: 1_500,
-  /** In-flight calls get this long to finish after the door closed. */
+  /** Calls in flight get this long to finish (the server accepts no new ones meanwhile). */
   drainCalls: 5_000,
+  /** Units of work of calls that outlived the drain, after the door closed. */
+  drainUnits: 1_000,
   connection: 1_000,
 } as const;
 

@@ -17,7 +17,7 @@ import { readRelayConfig, relayRuntimeOptionsOf } from './relay-config';
  */
 const shutdownLimitsMs = {
   following: 1_500,
-  runtime: 13_000,
+  runtime: 12_500,
 } as const;
 
 async function main(): Promise<number> {

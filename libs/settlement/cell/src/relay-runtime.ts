@@ -302,11 +302,11 @@ export async function startRelayRuntime(
 /**
  * Bounds of the runtime's stop steps. A repoint stops the runtime of a primary that may be dead,
  * and a SIGTERM may come with MySQL, Redis or Kafka gone: each step gives up after its bound, so
- * the stop takes at most 2 + 2 x 3 + 5 x 1 = 13 s and leaves nothing running that it could stop.
+ * the stop takes at most 2 + 2 x 2.5 + 5 x 1 = 12 s and leaves nothing running that it could stop.
  */
 export const relayRuntimeStopLimitsMs = {
   loops: 2_000,
-  kafka: 3_000,
+  kafka: 2_500,
   connection: 1_000,
 } as const;
 
