@@ -1,18 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import {
-  credentials as grpcCredentials,
-  loadPackageDefinition,
-  type GrpcObject,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import type { Pool } from 'mysql2/promise';
 
+import { call, cellClients, freePort, type Client, type GrpcError } from '@cellpay/cell-testing';
 import { applyMigrations, createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
 import {
   globalMigrations,
@@ -33,17 +26,6 @@ const exitAfterSigtermMsMax = 15_000;
 const load = { clients: 4, callsPerClientMax: 400, durationMsMax: 30_000 };
 const cellDatabase = 'cellpay_cell_1';
 const admin = { user: 'cellpay', password: 'cellpay' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The MariaDB ports of this suite: far from the shared services and from the failover tests'
@@ -164,38 +146,11 @@ class AppProcess {
   }
 }
 
-interface AccountClient {
-  openAccount(
-    request: object,
-    options: object,
-    callback: (error: ServiceError | null) => void,
-  ): void;
-  close(): void;
-}
-
-function accountClient(address: string): AccountClient {
-  const definition = loadSync(join(root, 'libs/shared/proto/proto/cellpay/cell/v1/cell.proto'), {
-    keepCase: false,
-    longs: String,
-    defaults: true,
-  });
-  const cellV1 = (
-    (loadPackageDefinition(definition)['cellpay'] as GrpcObject)['cell'] as GrpcObject
-  )['v1'] as GrpcObject;
-  const AccountService = cellV1['AccountService'] as unknown as new (
-    address: string,
-    credentials: ReturnType<typeof grpcCredentials.createInsecure>,
-  ) => AccountClient;
-  return new AccountService(address, grpcCredentials.createInsecure());
-}
-
-function openAccount(client: AccountClient, ownerId: string): Promise<ServiceError | null> {
-  return new Promise((resolve) =>
-    client.openAccount(
-      { kind: 'merchant', ownerId, currency: 'CNY' },
-      { deadline: Date.now() + 5_000 },
-      (error) => resolve(error),
-    ),
+/** Opens a merchant account: one unit of work on the shard. Resolves with the refusal, if any. */
+function openAccount(accounts: Client, ownerId: string): Promise<GrpcError | null> {
+  return call(accounts, 'openAccount', { kind: 'merchant', ownerId, currency: 'CNY' }).then(
+    () => null,
+    (error: GrpcError) => error,
   );
 }
 
@@ -245,7 +200,7 @@ describe('processes stop within their bound on SIGTERM', () => {
       ...env,
     });
     const address = `127.0.0.1:${port}`;
-    const client = accountClient(address);
+    const { accounts: client } = cellClients(address);
     try {
       await pollUntil(async () => (await openAccount(client, uniqueName('warmup'))) === null, {
         description: 'the cell serves',
@@ -397,10 +352,10 @@ describe('processes stop within their bound on SIGTERM', () => {
     const { cell, address } = await startCell({
       CELLPAY_MYSQL_URL: infra.mysqlUrl(infra.primaryPort, cellDatabase),
     });
-    const results: (ServiceError | null)[] = [];
+    const results: (GrpcError | null)[] = [];
     const deadline = Date.now() + load.durationMsMax;
     let stopping = false;
-    const clients = Array.from({ length: load.clients }, () => accountClient(address));
+    const clients = Array.from({ length: load.clients }, () => cellClients(address).accounts);
     const loops = clients.map(async (client, index) => {
       for (let call = 0; call < load.callsPerClientMax && Date.now() < deadline; call += 1) {
         const error = await openAccount(client, `load-${index}-${call}`);
@@ -416,7 +371,7 @@ describe('processes stop within their bound on SIGTERM', () => {
     await Promise.all(loops);
     for (const client of clients) client.close();
 
-    const failures = results.filter((error): error is ServiceError => error !== null);
+    const failures = results.filter((error): error is GrpcError => error !== null);
     console.log(
       `cell under load: exited ${exitMs} ms after SIGTERM; ${results.length - failures.length} ` +
         `calls succeeded, failures by status ${JSON.stringify(
@@ -427,7 +382,11 @@ describe('processes stop within their bound on SIGTERM', () => {
         )}`,
     );
     expect(exitMs).toBeLessThan(exitAfterSigtermMsMax);
-    expect(failures.filter((error) => /Pool is closed/i.test(error.details))).toEqual([]);
+    expect(
+      failures.filter((error) =>
+        /Pool is closed/i.test((error as { details?: string }).details ?? ''),
+      ),
+    ).toEqual([]);
     expect(cell.log).not.toMatch(/Pool is closed/i);
     // 14: UNAVAILABLE, the retryable refusal (from the draining cell, or a closed port).
     expect(failures.map((error) => error.code)).toEqual(failures.map(() => 14));
