@@ -5,13 +5,16 @@
 // docs/processes.md and docs/shadow-traffic.md).
 import 'reflect-metadata';
 
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+
 import { startCellGrpcServer } from '@cellpay/cell-server';
 import { ConfigError } from '@cellpay/config';
 import { mysqlEndpointOf } from '@cellpay/connections';
-import { createLogger } from '@cellpay/observability';
+import { createLogger, exitAfterShutdown, runBoundedShutdown } from '@cellpay/observability';
 
 import { readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
+import { DrainingUnitOfWork } from './draining-unit-of-work';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
 import { cellSettlementExtension } from './cell-settlement';
@@ -64,14 +67,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const observability = await startCellObservability(config, runtime, logger);
   const routing = await startCellRouting(config, logger);
   const topology = await followShardTopology(config, runtime, logger);
-  const persistence = {
-    ...runtime.persistence,
-    unitOfWork: new TimedUnitOfWork(
+  const calls = new DrainingUnitOfWork(
+    new TimedUnitOfWork(
       runtime.persistence.unitOfWork,
       observability.metrics,
       config.CELLPAY_CELL_ID,
     ),
-  };
+  );
+  const persistence = { ...runtime.persistence, unitOfWork: calls };
   const app = await startCellGrpcServer(persistence, {
     port: config.CELLPAY_GRPC_PORT,
     logger,
@@ -88,14 +91,56 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   logger.info('cell shutting down');
   observability.readiness.set('grpc', false, 'shutting down');
-  await maintenance.stop();
-  await app.close();
-  await topology?.close();
-  await routing?.close();
-  await observability.close();
-  await runtime.close();
+  // Stop accepting calls and let those in flight finish, responses included (bounded); then shut
+  // the door on units of work (a call past the bound gets a retryable UNAVAILABLE), wait for the
+  // units still running, and only then force the server closed and end the pool, so no call
+  // meets a closed pool.
+  const limits = shutdownLimitsMs;
+  await runBoundedShutdown(
+    [
+      { name: 'maintenance', limitMs: limits.maintenance, run: () => maintenance.stop() },
+      {
+        name: 'drain-calls',
+        limitMs: limits.drainCalls,
+        run: () =>
+          new Promise<void>((resolve) => app.unwrap<GrpcServer>().tryShutdown(() => resolve())),
+      },
+      {
+        name: 'drain-units-of-work',
+        limitMs: limits.drainUnits,
+        run: async () => {
+          calls.stopAccepting();
+          if (!(await calls.drained(limits.drainUnits))) {
+            logger.warn({ inFlight: calls.inFlight }, 'units of work still running at the bound');
+          }
+        },
+      },
+      { name: 'grpc-server', limitMs: limits.connection, run: () => app.close() },
+      { name: 'topology-follower', limitMs: limits.connection, run: async () => topology?.close() },
+      { name: 'routing-follower', limitMs: limits.connection, run: async () => routing?.close() },
+      { name: 'observability', limitMs: limits.connection, run: () => observability.close() },
+      { name: 'shard-pool', limitMs: limits.connection, run: () => runtime.close() },
+    ],
+    logger,
+  );
+  logger.info('cell stopped');
+  exitAfterShutdown(0);
   return 0;
 }
+
+/**
+ * Bounds of the serving cell's shutdown steps: with its MySQL or Redis already gone each step
+ * gives up after its bound, so the whole stop takes at most 1.5 + 5 + 1 + 5 x 1 = 12.5 s, within
+ * the 15 s a supervisor waits before SIGKILL, and the process then exits.
+ */
+const shutdownLimitsMs = {
+  maintenance: 1_500,
+  /** Calls in flight get this long to finish (the server accepts no new ones meanwhile). */
+  drainCalls: 5_000,
+  /** Units of work of calls that outlived the drain, after the door closed. */
+  drainUnits: 1_000,
+  connection: 1_000,
+} as const;
 
 main(process.argv.slice(2)).then(
   (code) => {

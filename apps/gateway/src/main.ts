@@ -33,7 +33,9 @@ import {
   createCellpayMetrics,
   createLogger,
   createMetricsRegistry,
+  exitAfterShutdown,
   ReadinessState,
+  runBoundedShutdown,
   startOpsServer,
 } from '@cellpay/observability';
 
@@ -151,18 +153,56 @@ async function main(): Promise<number> {
   });
   logger.info('gateway shutting down: draining calls in flight');
   readiness.set('routing', false, 'shutting down');
-  await server.shutdown();
-  breakers.shutdown();
-  transport.close();
-  await routing.stop();
-  await switches.stop();
-  await ops.close();
-  redis.disconnect();
-  routingSubscriber.disconnect();
-  switchSubscriber.disconnect();
-  await pool.end();
+  const limits = shutdownLimitsMs;
+  await runBoundedShutdown(
+    [
+      // The server's own drain deadline (CELLPAY_DRAIN_TIMEOUT_MS) force-closes calls still in
+      // flight; the margin covers the force close itself.
+      {
+        name: 'grpc-drain',
+        limitMs: config.CELLPAY_DRAIN_TIMEOUT_MS + limits.drainMargin,
+        run: () => server.shutdown(),
+      },
+      {
+        name: 'cell-transport',
+        limitMs: limits.connection,
+        run: async () => {
+          breakers.shutdown();
+          transport.close();
+        },
+      },
+      // Disconnecting Redis first ends follower stops that would wait on an unreachable server.
+      {
+        name: 'redis',
+        limitMs: limits.connection,
+        run: async () => {
+          redis.disconnect();
+          routingSubscriber.disconnect();
+          switchSubscriber.disconnect();
+        },
+      },
+      { name: 'routing-follower', limitMs: limits.connection, run: () => routing.stop() },
+      { name: 'switch-follower', limitMs: limits.connection, run: () => switches.stop() },
+      { name: 'ops-server', limitMs: limits.connection, run: () => ops.close() },
+      { name: 'global-pool', limitMs: limits.connection, run: () => pool.end() },
+    ],
+    logger,
+  );
+  logger.info('gateway stopped');
+  exitAfterShutdown(0);
   return 0;
 }
+
+/**
+ * Bounds of the gateway's shutdown steps after the gRPC drain (whose own bound is
+ * CELLPAY_DRAIN_TIMEOUT_MS): with Redis or the global zone already gone each step gives up after
+ * its bound, so the process exits within drain + 0.5 + 6 x 0.5 s (13.5 s with the default 10 s
+ * drain, inside the 15 s a supervisor waits before SIGKILL).
+ */
+const shutdownLimitsMs = {
+  drainMargin: 500,
+  connection: 500,
+} as const;
 
 main().then(
   (code) => {

@@ -4,25 +4,42 @@ import 'reflect-metadata';
 
 import { ConfigError } from '@cellpay/config';
 import { followCellPrimary } from '@cellpay/global-data-access';
-import { createLogger } from '@cellpay/observability';
+import { createLogger, exitAfterShutdown, runBoundedShutdown } from '@cellpay/observability';
 
 import { startRelayRuntime, type RelayRuntime } from '@cellpay/settlement-cell';
 
 import { readRelayConfig, relayRuntimeOptionsOf } from './relay-config';
+
+/**
+ * Bounds of the relay's shutdown: the topology follower (a repoint in flight included) and the
+ * runtime's own bounded stop. Within the 15 s a supervisor waits before SIGKILL, and the process
+ * exits after them whatever its MySQL, Redis or Kafka did.
+ */
+const shutdownLimitsMs = {
+  following: 1_500,
+  runtime: 12_500,
+} as const;
 
 async function main(): Promise<number> {
   const config = readRelayConfig();
   const logger = createLogger('relay', { level: config.LOG_LEVEL });
   let options = relayRuntimeOptionsOf(config);
   let runtime: RelayRuntime | undefined;
+  let shuttingDown = false;
   // After a failover the whole runtime restarts on the new primary: its leader lock, outbox reader
-  // and inbox writer all live on the shard, and a restart hands them over in one clean step.
+  // and inbox writer all live on the shard, and a restart hands them over in one clean step. The
+  // follower runs repoints one at a time; once a shutdown began, none starts a runtime any more.
   const repoint = async (host: string, port: number): Promise<boolean> => {
+    if (shuttingDown) return false;
     if (runtime !== undefined && options.shard.host === host && options.shard.port === port) {
       return false;
     }
-    await runtime?.stop();
+    const previous = runtime;
     runtime = undefined;
+    // The old runtime's stop is bounded step by step (its primary may be dead), so a repoint
+    // always reaches the new primary.
+    await previous?.stop();
+    if (shuttingDown) return false;
     options = { ...options, shard: { ...options.shard, host, port } };
     runtime = await startRelayRuntime(options, logger);
     return true;
@@ -51,8 +68,26 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
   });
   logger.info('relay shutting down');
-  await following?.close();
-  await runtime?.stop();
+  shuttingDown = true;
+  await runBoundedShutdown(
+    [
+      {
+        name: 'topology-follower',
+        limitMs: shutdownLimitsMs.following,
+        run: async () => following?.close(),
+      },
+      // Read after the follower step: a repoint that was starting a runtime has finished by now,
+      // or gave up its bound (and then the exit below ends what it started).
+      {
+        name: 'relay-runtime',
+        limitMs: shutdownLimitsMs.runtime,
+        run: async () => runtime?.stop(),
+      },
+    ],
+    logger,
+  );
+  logger.info('relay stopped');
+  exitAfterShutdown(0);
   return 0;
 }
 

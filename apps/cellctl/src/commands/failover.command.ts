@@ -41,12 +41,20 @@ export function failoverSummary(result: CellFailoverResult): string[] {
     `  write unavailability (engine): ${result.engine.writeUnavailableMs} ms; slots frozen ${result.frozenMs} ms`,
     `  promoted at GTID ${result.engine.promotedAtPosition}; semi-sync ${result.engine.semiSyncEstablished ? 'established' : 'not yet (no replica)'}`,
     `  routing epoch ${result.epochBefore} -> ${result.epochAfter}; topology version ${result.topologyBefore.version} -> ${result.topologyAfter.version}`,
+    ...(result.engine.unacknowledgedTail === null
+      ? []
+      : [
+          `  left behind, never acknowledged: ${result.engine.unacknowledgedTail.transactionCount} transaction(s) ${result.engine.unacknowledgedTail.gtidRanges}`,
+        ]),
     ...(result.rejoin === null
       ? result.kind === 'unplanned'
         ? ['  old primary: not waited for; it starts read-only and must be rejoined before use']
         : []
       : [
-          `  old primary ${result.rejoin.node}: ${result.rejoin.outcome}, fenced ${result.rejoin.fencedWithinMs} ms after it answered`,
+          `  old primary ${result.rejoin.node}: ${result.rejoin.outcome}, fenced ${result.rejoin.fencedWithinMs} ms after it answered` +
+            (result.rejoin.outcome === 'diverged'
+              ? `; holds ${result.rejoin.errantTransactions}: stays read-only, needs a rebuild`
+              : ''),
         ]),
   ];
 }

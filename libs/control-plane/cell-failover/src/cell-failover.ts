@@ -193,7 +193,11 @@ export class CellFailover {
           ),
         (report) =>
           `${report.outcome}; fenced ${report.fencedWithinMs} ms after its first answer, ` +
-          `${report.killedConnections} connection(s) killed`,
+          `${report.killedConnections} connection(s) killed` +
+          (report.outcome === 'diverged'
+            ? `; it holds ${report.errantTransactions} the new primary lacks: it stays ` +
+              'read-only and needs a rebuild from the new primary'
+            : ''),
       );
     }
     return this.finish('unplanned', plan, guard, timeline, engine, rejoin);

@@ -14,12 +14,20 @@ export function failoverFacts(result: CellFailoverResult): DrillOperationResult[
     'new primary': result.engine.to,
     'promoted at GTID': result.engine.promotedAtPosition,
     'semi-sync established': result.engine.semiSyncEstablished,
+    ...(result.engine.unacknowledgedTail === null
+      ? {}
+      : {
+          'unacknowledged tail left on the old primary': `${result.engine.unacknowledgedTail.transactionCount} transaction(s), ${result.engine.unacknowledgedTail.gtidRanges}`,
+        }),
     'routing epoch': `${result.epochBefore} -> ${result.epochAfter}`,
     'topology version': `${result.topologyBefore.version} -> ${result.topologyAfter.version}`,
     ...(result.rejoin === null
       ? {}
       : {
-          'old primary on return': result.rejoin.outcome,
+          'old primary on return':
+            result.rejoin.outcome === 'diverged'
+              ? `diverged (stays fenced, needs a rebuild): ${result.rejoin.errantTransactions}`
+              : result.rejoin.outcome,
           'old primary fenced within (ms)': result.rejoin.fencedWithinMs,
         }),
   };

@@ -13,6 +13,12 @@ export interface FailoverLimits {
   /** Upper bound on each caller hook. */
   readonly hookMs: number;
   readonly pollIntervalMs: number;
+  /**
+   * Unplanned only: how much older than the first failed probe the monitor's last observation of
+   * the primary may be for its semi-sync history to vouch for the moment of the death. The
+   * monitor's default pace leaves under a second between them.
+   */
+  readonly observationAgeMsMax: number;
 }
 
 export const failoverLimitsDefault: FailoverLimits = {
@@ -23,4 +29,5 @@ export const failoverLimitsDefault: FailoverLimits = {
   attachMs: 15_000,
   hookMs: 10_000,
   pollIntervalMs: 50,
+  observationAgeMsMax: 2_000,
 };

@@ -1,3 +1,4 @@
+import type { UnacknowledgedTail } from './acknowledged-data-judgement';
 import type { ReplicationFacts } from './shard-node';
 import type { TimelineStep } from './operation-timeline';
 
@@ -30,4 +31,9 @@ export interface FailoverReport {
   /** Whether the new primary had a semi-sync replica acknowledging by the end. */
   readonly semiSyncEstablished: boolean;
   readonly killedConnections: number;
+  /**
+   * Unplanned only: what the dead primary wrote and never acknowledged, left behind by the
+   * promotion (the returning old primary then needs a rebuild); null when nothing was left.
+   */
+  readonly unacknowledgedTail: UnacknowledgedTail | null;
 }

@@ -2,6 +2,7 @@ import {
   formatGtidPosition,
   gtidHistoryIsPrefixOf,
   gtidPositionCovers,
+  missingGtidRanges,
   missingTransactionCount,
   parseGtidPosition,
 } from './gtid-position';
@@ -36,5 +37,15 @@ describe('GTID positions', () => {
     // The same sequence number written by another server is another transaction.
     expect(gtidHistoryIsPrefixOf(parseGtidPosition('0-13-100'), promotedAt)).toBe(false);
     expect(gtidHistoryIsPrefixOf(parseGtidPosition('5-11-1'), promotedAt)).toBe(false);
+  });
+});
+
+describe('missing GTID ranges', () => {
+  it('names what one position lacks of another, per domain, with the writer of the range', () => {
+    const wanted = parseGtidPosition('0-11-45,1-11-3,2-11-1');
+    expect(missingGtidRanges(parseGtidPosition('0-12-42,1-11-3'), wanted)).toBe(
+      '0-11-43..0-11-45,2-11-1',
+    );
+    expect(missingGtidRanges(wanted, wanted)).toBe('');
   });
 });

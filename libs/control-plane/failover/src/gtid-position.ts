@@ -76,3 +76,20 @@ export function gtidHistoryIsPrefixOf(candidate: GtidPosition, fork: GtidPositio
   }
   return true;
 }
+
+/**
+ * The transactions `wanted` has that `having` lacks, as GTID ranges per domain
+ * (`0-11-43..0-11-45`, or `0-11-43` for one), in domain order; empty when nothing is missing.
+ * The range is named with the server of `wanted`'s last transaction, the server that wrote it.
+ */
+export function missingGtidRanges(having: GtidPosition, wanted: GtidPosition): string {
+  return [...wanted.values()]
+    .sort((a, b) => a.domainId - b.domainId)
+    .flatMap((entry) => {
+      const first = (having.get(entry.domainId)?.sequence ?? 0n) + 1n;
+      if (entry.sequence < first) return [];
+      const name = (sequence: bigint) => `${entry.domainId}-${entry.serverId}-${sequence}`;
+      return [first === entry.sequence ? name(first) : `${name(first)}..${name(entry.sequence)}`];
+    })
+    .join(',');
+}

@@ -1,3 +1,4 @@
+export * from './acknowledged-data-judgement';
 export * from './failover.exception';
 export * from './failover-limits';
 export * from './failover-report';

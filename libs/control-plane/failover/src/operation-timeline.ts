@@ -24,7 +24,13 @@ export class OperationTimeline {
     return this.recorded;
   }
 
-  async run<T>(step: string, limitMs: number, work: () => Promise<T>): Promise<T> {
+  /** `describe` turns a step's result into its detail (the facts worth a line in the report). */
+  async run<T>(
+    step: string,
+    limitMs: number,
+    work: () => Promise<T>,
+    describe?: (result: T) => string,
+  ): Promise<T> {
     const startedAt = this.now();
     let timer: NodeJS.Timeout | undefined;
     const overrun = new Promise<never>((_, reject) => {
@@ -42,7 +48,7 @@ export class OperationTimeline {
     });
     try {
       const result = await Promise.race([work(), overrun]);
-      this.record(step, startedAt, 'done');
+      this.record(step, startedAt, 'done', describe?.(result));
       return result;
     } catch (error) {
       this.record(

@@ -102,6 +102,7 @@ export async function plannedFailover(
     after,
     semiSyncEstablished: after.primary.semiSync.sourceActive && after.primary.semiSync.clients > 0,
     killedConnections,
+    unacknowledgedTail: null,
   };
 }
 

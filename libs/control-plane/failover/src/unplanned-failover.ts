@@ -1,12 +1,14 @@
 import { FailoverErrorCode, FailoverException } from './failover.exception';
 import { failoverLimitsDefault, type FailoverLimits } from './failover-limits';
 import type { FailoverHooks, FailoverReport } from './failover-report';
+import { judgeAcknowledgedData, type UnacknowledgedTail } from './acknowledged-data-judgement';
 import {
   formatGtidPosition,
   gtidHistoryIsPrefixOf,
   gtidPositionCovers,
-  missingTransactionCount,
+  missingGtidRanges,
   parseGtidPosition,
+  type GtidPosition,
 } from './gtid-position';
 import { OperationTimeline, waitUntil } from './operation-timeline';
 import { runHook, waitForApplied, waitForSemiSyncClient, type ShardPair } from './planned-failover';
@@ -22,61 +24,10 @@ export interface UnplannedFailoverOptions {
 }
 
 /**
- * The reasons to believe the replica may miss a commit the dead primary acknowledged to a client.
- * With semi-sync AFTER_SYNC an acknowledged commit was received by the replica, unless the primary
- * had fallen back to asynchronous replication; the monitor's observations tell whether it had.
- */
-export function acknowledgedDataRisks(
-  death: PrimaryDeath,
-  replicaReceivedPosition: string,
-): { readonly reasons: readonly string[]; readonly facts: Record<string, string | boolean> } {
-  const reasons: string[] = [];
-  const first = death.firstObservation;
-  const last = death.lastObservation;
-  const facts: Record<string, string | boolean> = {
-    replicaReceived: replicaReceivedPosition,
-    primaryLastSeenPosition: last?.gtidBinlogPosition ?? 'never observed',
-    semiSyncActiveAtLastObservation: last?.semiSync.sourceActive ?? false,
-    unacknowledgedCommitsAtFirstObservation: (
-      first?.semiSync.unacknowledgedCommits ?? 0n
-    ).toString(),
-    unacknowledgedCommitsAtLastObservation: (last?.semiSync.unacknowledgedCommits ?? 0n).toString(),
-  };
-  if (first === null || last === null) {
-    reasons.push('the primary was never observed alive, so its semi-sync state is unknown');
-    return { reasons, facts };
-  }
-  if (!last.semiSync.sourceActive) {
-    reasons.push(
-      'semi-sync was OFF at the last observation (the primary had fallen back to asynchronous ' +
-        'replication, so it acknowledged commits the replica had not received)',
-    );
-  }
-  const unacknowledged = last.semiSync.unacknowledgedCommits - first.semiSync.unacknowledgedCommits;
-  if (unacknowledged > 0n) {
-    reasons.push(
-      `${unacknowledged} commit(s) were acknowledged without a replica acknowledgement while ` +
-        `the monitor watched (Rpl_semi_sync_master_no_tx ${first.semiSync.unacknowledgedCommits} -> ` +
-        `${last.semiSync.unacknowledgedCommits})`,
-    );
-  }
-  const missing = missingTransactionCount(
-    parseGtidPosition(replicaReceivedPosition),
-    parseGtidPosition(last.gtidBinlogPosition),
-  );
-  facts['missingTransactions'] = missing.toString();
-  if (missing > 0n) {
-    reasons.push(
-      `the replica received up to ${replicaReceivedPosition || '(nothing)'} but the primary had ` +
-        `written up to ${last.gtidBinlogPosition}: ${missing} transaction(s) missing`,
-    );
-  }
-  return { reasons, facts };
-}
-
-/**
  * Unplanned failover after the monitor declared the primary dead: refuse if the replica may miss
- * acknowledged data (unless forced), let the replica apply its whole relay log, promote it.
+ * acknowledged data (unless forced; see `judgeAcknowledgedData`), let the replica apply its whole
+ * relay log, promote it. A tail the primary wrote but never acknowledged is left behind and
+ * reported (`unacknowledgedTail`): the old primary then holds transactions the new one lacks.
  * Semi-sync stays off on the new primary until a replica rejoins, or its first commits would each
  * wait out the acknowledgement timeout.
  */
@@ -101,17 +52,23 @@ export async function unplannedFailover(
     }
   });
   const received = before.replica?.receivedPosition ?? '';
-  await timeline.run('check-acknowledged-data', limits.replicationCommandMs, async () => {
-    const risks = acknowledgedDataRisks(death, received);
-    if (risks.reasons.length > 0 && options.force !== true) {
-      throw new FailoverException(
-        FailoverErrorCode.replicaMayMissAcknowledgedTransactions,
-        `refusing to promote ${replica.name}: ${risks.reasons.join('; ')}. ` +
-          'Bring the primary back, or pass --force to accept losing those transactions.',
-        risks.facts,
-      );
-    }
-  });
+  const judgement = await timeline.run(
+    'check-acknowledged-data',
+    limits.replicationCommandMs,
+    async () => {
+      const judged = judgeAcknowledgedData(death, received, limits.observationAgeMsMax);
+      if (judged.reasons.length > 0 && options.force !== true) {
+        throw new FailoverException(
+          FailoverErrorCode.replicaMayMissAcknowledgedTransactions,
+          `refusing to promote ${replica.name}: ${judged.reasons.join('; ')}. ` +
+            'Bring the primary back, or pass --force to accept losing those transactions.',
+          judged.facts,
+        );
+      }
+      return judged;
+    },
+    (judged) => describeJudgement(judged.unacknowledgedTail, judged.reasons),
+  );
   await timeline.run('apply-relay-log', limits.catchUpMs, () =>
     waitForApplied(replica, parseGtidPosition(received), limits),
   );
@@ -139,11 +96,28 @@ export async function unplannedFailover(
     after: { primary: after, replica: null },
     semiSyncEstablished: false,
     killedConnections: 0,
+    unacknowledgedTail: judgement.unacknowledgedTail,
   };
 }
 
+function describeJudgement(tail: UnacknowledgedTail | null, forcedPast: readonly string[]): string {
+  const tailText =
+    tail === null
+      ? 'the replica has every transaction the primary was seen to write'
+      : `${tail.transactionCount} unacknowledged transaction(s) left on the old primary ` +
+        `(${tail.gtidRanges}); semi-sync stayed on, so no client was told they committed`;
+  return forcedPast.length === 0 ? tailText : `forced past: ${forcedPast.join('; ')}`;
+}
+
 export interface RejoinReport {
+  /**
+   * `diverged`: the returning server holds transactions the new primary lacks (typically the
+   * unacknowledged tail of an unplanned failover). It stays fenced (read-only), is never attached
+   * as a replica, and needs a rebuild from the new primary (docs/operations.md).
+   */
   readonly outcome: 'rejoined' | 'diverged';
+  /** Diverged only: the returning server's transactions past the promotion point, as GTIDs. */
+  readonly errantTransactions: string;
   readonly node: string;
   readonly timeline: OperationTimeline['steps'];
   /** From the first answer of the returning server to read_only ON. */
@@ -185,8 +159,14 @@ export async function fenceAndRejoinReturningPrimary(
     returningPosition: formatGtidPosition(returningPosition),
     promotedAtPosition,
   };
-  if (!gtidHistoryIsPrefixOf(returningPosition, parseGtidPosition(promotedAtPosition))) {
-    return { ...report, outcome: 'diverged', timeline: timeline.steps };
+  const promotedAt = parseGtidPosition(promotedAtPosition);
+  if (!gtidHistoryIsPrefixOf(returningPosition, promotedAt)) {
+    return {
+      ...report,
+      outcome: 'diverged',
+      errantTransactions: divergedTransactions(returningPosition, promotedAt),
+      timeline: timeline.steps,
+    };
   }
   const attach = async (): Promise<void> => {
     await returning.replicateFrom(newPrimary.endpoint, replication);
@@ -224,5 +204,21 @@ export async function fenceAndRejoinReturningPrimary(
       );
     }
   });
-  return { ...report, outcome: 'rejoined', timeline: timeline.steps };
+  return { ...report, outcome: 'rejoined', errantTransactions: '', timeline: timeline.steps };
+}
+
+/**
+ * The returning server's transactions the new primary's history lacks: past the promotion point
+ * in a domain, or a last transaction of the same number written by another server.
+ */
+function divergedTransactions(returning: GtidPosition, promotedAt: GtidPosition): string {
+  const past = missingGtidRanges(promotedAt, returning);
+  if (past !== '') return past;
+  return formatGtidPosition(
+    new Map(
+      [...returning].filter(
+        ([domain, entry]) => promotedAt.get(domain)?.serverId !== entry.serverId,
+      ),
+    ),
+  );
 }

@@ -46,11 +46,23 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** Distance between the port bases of the two pairs of one process under a chosen base. */
+const chosenBasePairStride = 50;
+
 /**
  * Far from the shared services (3400..3432) and from each other: per test process, and per pair
- * within one process (`pairIndex` 0 or 1).
+ * within one process (`pairIndex` 0 or 1). `CELLPAY_TEST_MYSQL_PORT_BASE` pins the base (pair 1
+ * at +50) where several people share a machine and each has been given a port block.
  */
 function portBase(pairIndex: number): number {
+  const chosen = process.env['CELLPAY_TEST_MYSQL_PORT_BASE'] ?? '';
+  if (chosen !== '') {
+    const base = Number(chosen);
+    if (!Number.isInteger(base) || base < 1024 || base > 65_000) {
+      throw new Error(`CELLPAY_TEST_MYSQL_PORT_BASE must be a port number, got '${chosen}'`);
+    }
+    return base + pairIndex * chosenBasePairStride;
+  }
   return 3700 + (process.pid % 20) * 40 + pairIndex * 20;
 }
 

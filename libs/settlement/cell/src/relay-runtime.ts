@@ -8,7 +8,6 @@ import {
   CellPersistenceModule,
   MysqlCellStore,
   RandomIdGenerator,
-  shadowTables,
   SystemClock,
 } from '@cellpay/cell-data-access';
 import {
@@ -32,6 +31,7 @@ import {
   createMetricsRegistry,
   type Logger,
   ReadinessState,
+  runBoundedShutdown,
   runInRequestContext,
   startOpsServer,
 } from '@cellpay/observability';
@@ -182,14 +182,11 @@ export async function startRelayRuntime(
   };
   const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
   const source = new CellOutboxSource(unitOfWork, store, lock, pause);
-  // Stress traffic's outbox lives in the shadow tables; a second relay publishes it, under the
-  // same pause and a leader lock of its own (one lock object must not be shared by two loops),
-  // so a stress run settles exactly like live traffic does.
-  const shadowLock = new MysqlRelayLeaderLock(
-    pool,
-    relayLockName(options.shard.database, shadowTables.prefix),
-  );
-  const shadowSource = new CellOutboxSource(unitOfWork, store, shadowLock, pause, 'shadow');
+  // Stress traffic's outbox lives in the shadow tables; a second relay loop publishes it, under
+  // the same pause and the same leader lock (its checks are single-flight, so two loops may ask at
+  // once): the cell's leader publishes both outboxes, and a stress run settles exactly like live
+  // traffic does.
+  const shadowSource = new CellOutboxSource(unitOfWork, store, lock, pause, 'shadow');
 
   const kafka = createKafka({
     brokers: [...options.kafkaBrokers],
@@ -280,37 +277,77 @@ export async function startRelayRuntime(
     opsPort: ops.port,
     stop: async () => {
       for (const timer of timers) clearInterval(timer);
-      await relay.stop();
-      await shadowRelay.stop();
-      await consumer.disconnect();
-      await producer.disconnect();
-      await switches?.stop();
-      await lock.release();
-      await shadowLock.release();
-      await ops.close();
-      await context.close();
-      await pool.end();
+      const limits = relayRuntimeStopLimitsMs;
+      await runBoundedShutdown(
+        [
+          {
+            name: 'relay-loops',
+            limitMs: limits.loops,
+            run: () => Promise.all([relay.stop(), shadowRelay.stop()]),
+          },
+          { name: 'kafka-consumer', limitMs: limits.kafka, run: () => consumer.disconnect() },
+          { name: 'kafka-producer', limitMs: limits.kafka, run: () => producer.disconnect() },
+          { name: 'switches', limitMs: limits.connection, run: async () => switches?.close() },
+          { name: 'leader-lock', limitMs: limits.connection, run: () => lock.release() },
+          { name: 'ops-server', limitMs: limits.connection, run: () => ops.close() },
+          { name: 'nest-context', limitMs: limits.connection, run: () => context.close() },
+          { name: 'shard-pool', limitMs: limits.connection, run: () => pool.end() },
+        ],
+        logger,
+      );
     },
   };
+}
+
+/**
+ * Bounds of the runtime's stop steps. A repoint stops the runtime of a primary that may be dead,
+ * and a SIGTERM may come with MySQL, Redis or Kafka gone: each step gives up after its bound, so
+ * the stop takes at most 2 + 2 x 2.5 + 5 x 1 = 12 s and leaves nothing running that it could stop.
+ */
+export const relayRuntimeStopLimitsMs = {
+  loops: 2_000,
+  kafka: 2_500,
+  connection: 1_000,
+} as const;
+
+/** The switches as the relay follows them, with the connections it opened for them. */
+interface FollowedSwitches {
+  current(): ReturnType<VersionedFollower<SwitchValues>['current']>;
+  close(): Promise<void>;
 }
 
 async function followSwitches(
   options: RelayRuntimeOptions,
   logger: Logger,
-): Promise<VersionedFollower<SwitchValues> | undefined> {
+): Promise<FollowedSwitches | undefined> {
   if (options.switches === undefined) return undefined;
   const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
     connectionsMax: 2,
     queuedRequestsMax: 100,
     connectTimeoutMs: 5_000,
   });
+  const redis = createRedis(options.switches.redis);
+  const subscriber = createRedis(options.switches.redis);
   const follower = createSwitchFollower(
     new SwitchStore(globalPool),
-    createRedis(options.switches.redis),
-    createRedis(options.switches.redis),
+    redis,
+    subscriber,
     { keys: switchRedisKeys() },
     (error) => logger.warn({ err: error }, 'switches: refresh failed'),
   );
-  await follower.start();
-  return follower;
+  // Disconnecting first ends a follower stop that waits on an unreachable Redis; the pool is
+  // ended last so a refresh in flight finishes or fails rather than meeting a closed pool.
+  const close = async (): Promise<void> => {
+    redis.disconnect();
+    subscriber.disconnect();
+    await follower.stop().catch(() => undefined);
+    await globalPool.end();
+  };
+  try {
+    await follower.start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { current: () => follower.current(), close };
 }

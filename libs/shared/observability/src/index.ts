@@ -6,3 +6,4 @@ export * from './metrics/metric-definitions';
 export * from './metrics/metrics-registry';
 export * from './ops/ops-server';
 export * from './ops/readiness';
+export * from './lifecycle/bounded-shutdown';
