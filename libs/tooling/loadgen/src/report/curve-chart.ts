@@ -94,7 +94,7 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
       ],
     },
     {
-      title: 'Settlement lag (ms, outbox write to applied in the other cell)',
+      title: 'Settlement lag (ms, payment acknowledged to settled, by the second it settled)',
       yMax: axisTop(Math.max(0, ...lagMax.map((value) => value ?? 0))),
       emptyNote: 'no settlement lag reported by the target',
       series: [

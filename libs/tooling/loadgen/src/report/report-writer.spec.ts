@@ -40,6 +40,7 @@ const report: LoadRunReport = {
     interrupted: false,
     latencyMs: { p50: 5, p95: 11, p99: 24, max: 80 },
     settlementLagMs: { count: 60, p50: 200, p99: 400, max: 450 },
+    settlementUnsettled: 2,
     dispatchLagMsMax: 3.5,
   },
   seconds: [
@@ -107,6 +108,9 @@ describe('writeLoadReport', () => {
     expect(html.match(/<tr><td>\d+<\/td><td>\d+<\/td>/g)).toHaveLength(report.seconds.length);
     expect(html).toContain('p99 24 ms');
     expect(html).toContain('generator dispatch lag, max</td><td>3.5 ms');
+    expect(html).toContain(
+      'settlement lag</td><td>60 settled: p50 200 ms, p99 400 ms, max 450 ms; 2 not settled within the bound',
+    );
     expect(html).toContain('&lt;script&gt;');
     expect(html).not.toContain('<script>');
     expect(html).not.toMatch(/https?:\/\//);
