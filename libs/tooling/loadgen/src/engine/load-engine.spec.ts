@@ -19,13 +19,7 @@ class SlowTarget implements LoadTarget {
     private readonly behaviour: 'answer' | 'reject' | 'throw' | 'hang' = 'answer',
   ) {}
 
-  readonly settlementTailWaitMsMax = 0;
-
   open(_observer: LoadTargetObserver): Promise<void> {
-    return Promise.resolve();
-  }
-
-  settled(): Promise<void> {
     return Promise.resolve();
   }
 

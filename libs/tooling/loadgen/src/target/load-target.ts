@@ -41,11 +41,11 @@ export interface LoadTarget {
   /**
    * After the last operation: resolves once every settlement the target follows was reported
    * (settled or unsettled), within `settlementTailWaitMsMax`, so the last seconds of the curve
-   * are not silently empty.
+   * are not silently empty. A target that reports no settlements leaves both out.
    */
-  settled(): Promise<void>;
+  settled?(): Promise<void>;
   /** The longest `settled()` may take; the engine stops waiting after it in any case. */
-  readonly settlementTailWaitMsMax: number;
+  readonly settlementTailWaitMsMax?: number;
   /** Stops background work (settlement watchers); called once, after `settled()`. */
   close(): Promise<void>;
 }
