@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CurveSecond, LoadRunReport } from './curve';
-import { axisTop, chartHeight, chartWidth, niceCeiling, ticks } from './curve-chart';
+import {
+  axisTop,
+  chartHeight,
+  chartWidth,
+  niceCeiling,
+  renderCurveSvg,
+  ticks,
+} from './curve-chart';
 import { findChartFont } from './png-renderer';
 import { writeLoadReport } from './report-writer';
 
@@ -114,6 +121,31 @@ describe('writeLoadReport', () => {
     expect(html).toContain('&lt;script&gt;');
     expect(html).not.toContain('<script>');
     expect(html).not.toMatch(/https?:\/\//);
+  });
+});
+
+describe('the settlement lag panel', () => {
+  it('marks a second whose neighbours had no settlement, so a sparse sample stays visible', () => {
+    const lone = 777;
+    const sparse: LoadRunReport = {
+      ...report,
+      seconds: report.seconds.map((each) =>
+        second(each.second, {
+          settlementLagMs: each.second === 3 ? { count: 1, p50: lone, p99: lone, max: lone } : null,
+        }),
+      ),
+    };
+
+    const svg = renderCurveSvg(sparse, true);
+
+    // p50, p99 and max of the one second, each a marker; no line can join a lone point.
+    expect(svg.match(/<circle /g)).toHaveLength(3);
+    expect(
+      renderCurveSvg(
+        { ...sparse, seconds: sparse.seconds.map((each) => ({ ...each, settlementLagMs: null })) },
+        true,
+      ),
+    ).not.toContain('<circle ');
   });
 });
 
