@@ -5,12 +5,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
-import { createMysqlPool, createRedis } from '@cellpay/connections';
+import { createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
 import {
   type LocalClusterSettings,
   type LocalGatewayFleet,
   provisionLocalFleet,
 } from '@cellpay/loadgen';
+import { deadLetterTopic, inboundTopic } from '@cellpay/settlement-domain';
+import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 
 /** Bounds of starting and stopping the bench's own cluster. */
 export const benchClusterLimits = {
@@ -43,6 +45,45 @@ async function clearRedisPrefix(
     }
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * Creates the cluster's settlement topics before its relays start. Each relay creates its own
+ * topics at boot, but three relays doing so at once on a fresh prefix race the broker's metadata
+ * ("This server does not host this topic-partition"), and a relay that loses exits, so nothing
+ * crossing into its cell ever settles. Created beforehand, the relays find them ready.
+ */
+async function createSettlementTopics(
+  brokers: readonly string[],
+  cellIds: readonly string[],
+  prefix: string,
+): Promise<void> {
+  const admin = createKafka({ brokers, clientId: `${prefix}-setup` }).admin();
+  await admin.connect();
+  try {
+    await ensureSettlementTopics(admin, cellIds, prefix);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes the cluster's settlement topics (best effort: the prefix is unique to the run). */
+async function deleteSettlementTopics(
+  brokers: readonly string[],
+  cellIds: readonly string[],
+  prefix: string,
+): Promise<void> {
+  const admin = createKafka({ brokers, clientId: `${prefix}-teardown` }).admin();
+  await admin.connect();
+  try {
+    const ours = new Set(
+      cellIds.flatMap((cellId) => [inboundTopic(cellId, prefix), deadLetterTopic(cellId, prefix)]),
+    );
+    const existing = (await admin.listTopics()).filter((topic) => ours.has(topic));
+    if (existing.length > 0) await admin.deleteTopics({ topics: existing });
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -160,6 +201,7 @@ export async function startOwnCluster(
   writeFileSync(join(infraView, 'credential-kek'), randomBytes(32).toString('base64'), {
     mode: 0o600,
   });
+  const cellIds = endpoints.cells.map((cell) => cell.id);
   const cellPortBase = await freePortBlock(endpoints.cells.length);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -179,6 +221,7 @@ export async function startOwnCluster(
     } finally {
       await onEachServer((database) => `DROP DATABASE IF EXISTS \`${database}\``);
       await clearRedisPrefix(endpoints.redis, tag);
+      await deleteSettlementTopics(endpoints.kafka.brokers, cellIds, tag).catch(() => undefined);
       rmSync(folder, { recursive: true, force: true });
     }
   };
@@ -194,6 +237,7 @@ export async function startOwnCluster(
     log(
       `own cluster: starting gateway and ${endpoints.cells.length} cells (cluster:up, databases ${tag}_*) ...`,
     );
+    await createSettlementTopics(endpoints.kafka.brokers, cellIds, tag);
     await runCluster('up', root, env);
     return { env, settings, stop };
   } catch (error) {
