@@ -93,8 +93,9 @@ export class GatewayTarget implements LoadTarget {
   }
 
   get settlementTailWaitMsMax(): number {
-    const sampling = this.options.settlementSampling ?? defaultSettlementSampling;
-    return sampling.waitMsMax + sampling.pollDelayMsMax;
+    return SettlementFollower.tailWaitMsMaxOf(
+      this.options.settlementSampling ?? defaultSettlementSampling,
+    );
   }
 
   async open(observer: LoadTargetObserver): Promise<void> {
@@ -175,6 +176,7 @@ export class GatewayTarget implements LoadTarget {
     const state = this.state;
     this.state = undefined;
     if (state !== undefined) {
+      state.follower.stop();
       state.wallet.close();
       for (const client of state.merchantClients.values()) client.close();
     }

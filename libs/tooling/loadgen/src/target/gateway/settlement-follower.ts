@@ -72,6 +72,7 @@ export class SettlementFollower {
     pollErrors: 0,
   };
   private readonly followed = new Set<Promise<void>>();
+  private stopped = false;
 
   constructor(
     private readonly observer: LoadTargetObserver,
@@ -93,12 +94,8 @@ export class SettlementFollower {
   }
 
   /** How long `settled()` may wait at most: the last payment's bound plus one poll. */
-  get tailWaitMsMax(): number {
-    return this.sampling.waitMsMax + this.sampling.pollDelayMsMax;
-  }
-
-  get inFlight(): number {
-    return this.followed.size;
+  static tailWaitMsMaxOf(sampling: SettlementSampling): number {
+    return sampling.waitMsMax + sampling.pollDelayMsMax;
   }
 
   /**
@@ -111,7 +108,7 @@ export class SettlementFollower {
     state: string,
     acknowledgedAtMs: number,
   ): void {
-    if (state !== settlingState) return;
+    if (state !== settlingState || this.stopped) return;
     this.counts.acknowledged += 1;
     if ((this.counts.acknowledged - 1) % this.sampling.everyNth !== 0) return;
     if (this.followed.size >= this.sampling.inFlightMax) {
@@ -125,7 +122,15 @@ export class SettlementFollower {
     this.followed.add(following);
   }
 
-  /** Resolves once every followed payment settled or reached its bound (at most tailWaitMsMax). */
+  /**
+   * Stops following (the run is over and the clients close): each follow ends at its next poll,
+   * reporting nothing.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Resolves once every followed payment settled or reached its bound (tailWaitMsMaxOf). */
   async settled(): Promise<void> {
     while (this.followed.size > 0) await Promise.all([...this.followed]);
   }
@@ -141,6 +146,7 @@ export class SettlementFollower {
       const nowMs = this.clock.now();
       if (nowMs >= deadlineMs) break;
       await this.clock.sleep(Math.min(delayMs, deadlineMs - nowMs));
+      if (this.stopped) return;
       delayMs = Math.min(delayMs * 2, this.sampling.pollDelayMsMax);
       let state: string;
       try {
@@ -149,6 +155,7 @@ export class SettlementFollower {
         this.counts.pollErrors += 1;
         continue;
       }
+      if (this.stopped) return;
       const answeredAtMs = this.clock.now();
       if (state === settledState && answeredAtMs <= deadlineMs) {
         this.counts.settled += 1;
@@ -156,6 +163,7 @@ export class SettlementFollower {
         return;
       }
     }
+    if (this.stopped) return;
     this.counts.unsettled += 1;
     this.observer.settlementUnsettled();
   }

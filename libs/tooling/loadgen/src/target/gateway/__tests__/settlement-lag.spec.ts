@@ -212,6 +212,30 @@ describe('settlement lag of the gateway target', () => {
   });
 });
 
+describe('settlement follower after close', () => {
+  it('stops following when the target closes: no poll on a closed client, nothing reported', async () => {
+    const wakeUps: (() => void)[] = [];
+    const clock: FollowerClock = {
+      now: () => 0,
+      sleep: () => new Promise<void>((resolve) => wakeUps.push(resolve)),
+    };
+    const gateway = new FakeGateway(undefined, settlingAfter(clock.now, 10));
+    const target = targetOn(gateway, { clock, settlementSampling: everyPayment });
+    const observer = recordingObserver();
+    await target.open(observer);
+    await target.execute(pay(0, 'pay_cross_cell'));
+    expect(wakeUps).toHaveLength(1);
+
+    await target.close();
+    for (const wakeUp of wakeUps) wakeUp();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(gateway.queries).toEqual([]);
+    expect(observer.lags).toEqual([]);
+    expect(observer.unsettled).toBe(0);
+  });
+});
+
 // Real time, a few seconds: the engine's schedule and the follower's polls share its clock.
 describe('settlement lag in the per-second curve', () => {
   const crossCellOnly = new OperationPicker(
