@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+import type { Admin } from 'kafkajs';
+
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
 import { createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
 import {
@@ -48,43 +50,50 @@ async function clearRedisPrefix(
   }
 }
 
+/** Runs `work` with a Kafka admin client of its own, connected for the call only. */
+async function withKafkaAdmin(
+  brokers: readonly string[],
+  clientId: string,
+  work: (admin: Admin) => Promise<void>,
+): Promise<void> {
+  const admin = createKafka({ brokers, clientId }).admin();
+  await admin.connect();
+  try {
+    await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Creates the cluster's settlement topics before its relays start. Each relay creates its own
  * topics at boot, but three relays doing so at once on a fresh prefix race the broker's metadata
  * ("This server does not host this topic-partition"), and a relay that loses exits, so nothing
  * crossing into its cell ever settles. Created beforehand, the relays find them ready.
  */
-async function createSettlementTopics(
+function createSettlementTopics(
   brokers: readonly string[],
   cellIds: readonly string[],
   prefix: string,
 ): Promise<void> {
-  const admin = createKafka({ brokers, clientId: `${prefix}-setup` }).admin();
-  await admin.connect();
-  try {
-    await ensureSettlementTopics(admin, cellIds, prefix);
-  } finally {
-    await admin.disconnect();
-  }
+  return withKafkaAdmin(brokers, `${prefix}-setup`, (admin) =>
+    ensureSettlementTopics(admin, cellIds, prefix),
+  );
 }
 
 /** Deletes the cluster's settlement topics (best effort: the prefix is unique to the run). */
-async function deleteSettlementTopics(
+function deleteSettlementTopics(
   brokers: readonly string[],
   cellIds: readonly string[],
   prefix: string,
 ): Promise<void> {
-  const admin = createKafka({ brokers, clientId: `${prefix}-teardown` }).admin();
-  await admin.connect();
-  try {
+  return withKafkaAdmin(brokers, `${prefix}-teardown`, async (admin) => {
     const ours = new Set(
       cellIds.flatMap((cellId) => [inboundTopic(cellId, prefix), deadLetterTopic(cellId, prefix)]),
     );
     const existing = (await admin.listTopics()).filter((topic) => ours.has(topic));
     if (existing.length > 0) await admin.deleteTopics({ topics: existing });
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** A cluster of cluster:up's real processes on the shared servers, in databases of its own. */
