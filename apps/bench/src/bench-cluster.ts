@@ -4,13 +4,17 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+import type { Admin } from 'kafkajs';
+
 import { infraStateDir, readInfraEndpoints } from '@cellpay/config';
-import { createMysqlPool, createRedis } from '@cellpay/connections';
+import { createKafka, createMysqlPool, createRedis } from '@cellpay/connections';
 import {
   type LocalClusterSettings,
   type LocalGatewayFleet,
   provisionLocalFleet,
 } from '@cellpay/loadgen';
+import { deadLetterTopic, inboundTopic } from '@cellpay/settlement-domain';
+import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
 
 /** Bounds of starting and stopping the bench's own cluster. */
 export const benchClusterLimits = {
@@ -44,6 +48,52 @@ async function clearRedisPrefix(
   } finally {
     redis.disconnect();
   }
+}
+
+/** Runs `work` with a Kafka admin client of its own, connected for the call only. */
+async function withKafkaAdmin(
+  brokers: readonly string[],
+  clientId: string,
+  work: (admin: Admin) => Promise<void>,
+): Promise<void> {
+  const admin = createKafka({ brokers, clientId }).admin();
+  await admin.connect();
+  try {
+    await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Creates the cluster's settlement topics before its relays start. Each relay creates its own
+ * topics at boot, but three relays doing so at once on a fresh prefix race the broker's metadata
+ * ("This server does not host this topic-partition"), and a relay that loses exits, so nothing
+ * crossing into its cell ever settles. Created beforehand, the relays find them ready.
+ */
+function createSettlementTopics(
+  brokers: readonly string[],
+  cellIds: readonly string[],
+  prefix: string,
+): Promise<void> {
+  return withKafkaAdmin(brokers, `${prefix}-setup`, (admin) =>
+    ensureSettlementTopics(admin, cellIds, prefix),
+  );
+}
+
+/** Deletes the cluster's settlement topics (best effort: the prefix is unique to the run). */
+function deleteSettlementTopics(
+  brokers: readonly string[],
+  cellIds: readonly string[],
+  prefix: string,
+): Promise<void> {
+  return withKafkaAdmin(brokers, `${prefix}-teardown`, async (admin) => {
+    const ours = new Set(
+      cellIds.flatMap((cellId) => [inboundTopic(cellId, prefix), deadLetterTopic(cellId, prefix)]),
+    );
+    const existing = (await admin.listTopics()).filter((topic) => ours.has(topic));
+    if (existing.length > 0) await admin.deleteTopics({ topics: existing });
+  });
 }
 
 /** A cluster of cluster:up's real processes on the shared servers, in databases of its own. */
@@ -160,6 +210,7 @@ export async function startOwnCluster(
   writeFileSync(join(infraView, 'credential-kek'), randomBytes(32).toString('base64'), {
     mode: 0o600,
   });
+  const cellIds = endpoints.cells.map((cell) => cell.id);
   const cellPortBase = await freePortBlock(endpoints.cells.length);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -179,6 +230,7 @@ export async function startOwnCluster(
     } finally {
       await onEachServer((database) => `DROP DATABASE IF EXISTS \`${database}\``);
       await clearRedisPrefix(endpoints.redis, tag);
+      await deleteSettlementTopics(endpoints.kafka.brokers, cellIds, tag).catch(() => undefined);
       rmSync(folder, { recursive: true, force: true });
     }
   };
@@ -194,6 +246,7 @@ export async function startOwnCluster(
     log(
       `own cluster: starting gateway and ${endpoints.cells.length} cells (cluster:up, databases ${tag}_*) ...`,
     );
+    await createSettlementTopics(endpoints.kafka.brokers, cellIds, tag);
     await runCluster('up', root, env);
     return { env, settings, stop };
   } catch (error) {

@@ -1,7 +1,12 @@
-import { gatewayTargetOn, okStatus, type OperationKind } from '@cellpay/loadgen';
+import {
+  gatewayTargetOn,
+  okStatus,
+  type OperationKind,
+  type SettlementLagPercentiles,
+} from '@cellpay/loadgen';
 
 import type { BenchCluster } from './bench-cluster';
-import { type RunBounds, type RunResult, runWorkers } from './measure';
+import { percentile, type RunBounds, type RunResult, runWorkers } from './measure';
 
 export interface GatewayBenchOptions extends RunBounds {
   /** The cells whose users take part (the others idle). */
@@ -10,6 +15,16 @@ export interface GatewayBenchOptions extends RunBounds {
   readonly crossCellShare: number;
   readonly payers: number;
   readonly seed: number;
+}
+
+/** Settlement lags kept per run (the follower samples far fewer in a bench run). */
+export const benchSettlementLagsMax = 100_000;
+
+/** A run through the gateway, with the settlement lag of its followed cross-cell payments. */
+export interface GatewayRunResult extends RunResult {
+  /** Null when no followed payment settled (no cross-cell payments, or none settled in time). */
+  readonly settlementLagMs: SettlementLagPercentiles | null;
+  readonly settlementUnsettled: number;
 }
 
 /** An operation the platform refused: counted under its status by the worker loop. */
@@ -23,12 +38,15 @@ class RefusedOperation extends Error {
  * Payments end to end through the gateway, as merchants send them (signed, through the SDK, live
  * traffic), with closed-loop clients: the throughput the cluster gives that many clients. CPU is
  * that of the gateway, the cells used and their MariaDB servers; the generator's own is left out.
+ * Settlement lag comes from the load generator's own mechanism (the gateway target follows a
+ * sample of cross-cell payments to `settled`); its tail is waited for after the measured
+ * window, so the wait counts in neither the throughput nor the CPU.
  */
 export async function benchGatewayPayments(
   cluster: BenchCluster,
   options: GatewayBenchOptions,
   log: (line: string) => void,
-): Promise<RunResult> {
+): Promise<GatewayRunResult> {
   const target = gatewayTargetOn(
     cluster.fleet,
     {
@@ -41,9 +59,18 @@ export async function benchGatewayPayments(
     },
     log,
   );
-  await target.open({ settlementLag: () => undefined });
+  const lagsMs: number[] = [];
+  let settlementUnsettled = 0;
+  await target.open({
+    settlementLag: (seconds) => {
+      if (lagsMs.length < benchSettlementLagsMax) lagsMs.push(seconds * 1000);
+    },
+    settlementUnsettled: () => {
+      settlementUnsettled += 1;
+    },
+  });
   try {
-    return await runWorkers(
+    const result = await runWorkers(
       options,
       cluster.serverPids(options.cells),
       async (index) => {
@@ -55,7 +82,20 @@ export async function benchGatewayPayments(
       },
       { countOwnCpu: false },
     );
+    await target.settled();
+    return { ...result, settlementLagMs: lagPercentiles(lagsMs), settlementUnsettled };
   } finally {
     await target.close();
   }
+}
+
+function lagPercentiles(lagsMs: readonly number[]): SettlementLagPercentiles | null {
+  if (lagsMs.length === 0) return null;
+  const sorted = Float64Array.from(lagsMs).sort();
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? 0,
+  };
 }

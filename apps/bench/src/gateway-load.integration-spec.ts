@@ -72,4 +72,48 @@ describe('npm run loadgen against a real cluster', () => {
     const csvRows = readFileSync(join(out, 'curve.csv'), 'utf8').trimEnd().split('\n');
     expect(csvRows.length).toBe(report.seconds.length + 1);
   }, 180_000);
+
+  it('measures settlement lag of shadow cross-cell payments in the per-second curve', async () => {
+    const stdout = capture();
+    const stderr = capture();
+    const out = join(directory, 'settlement');
+
+    const code = await runLoadgenCli(
+      [
+        ...['--profile', 'constant', '--rate', '20', '--duration', '10'],
+        ...['--payers', '30', '--merchants-per-cell', '1', '--out', out],
+      ],
+      {
+        stdout,
+        stderr,
+        reportsRoot: directory,
+        env: cluster?.env ?? {},
+        repositoryRoot: process.cwd(),
+      },
+    );
+
+    expect(code).toBe(0);
+    expect(stderr.chunks.join('')).toContain('(shadow traffic)');
+    const report = JSON.parse(readFileSync(join(out, 'curve.json'), 'utf8')) as LoadRunReport;
+    const { summary } = report;
+    // The default mix sends about a quarter of its arrivals as cross-cell payments; the follower
+    // follows one in five of those through the relays and consumers to settled.
+    const followerLine = stderr.chunks.find((line) => line.startsWith('settlement:')) ?? '';
+    expect({ followerLine, unsettled: summary.settlementUnsettled }).toEqual({
+      followerLine: expect.stringMatching(/ [1-9]\d* settled, 0 unsettled/),
+      unsettled: 0,
+    });
+    expect(summary.settlementLagMs?.count).toBeGreaterThan(0);
+    const lagSeconds = report.seconds.filter((second) => second.settlementLagMs !== null);
+    expect(lagSeconds.length).toBeGreaterThan(0);
+    for (const second of lagSeconds) {
+      expect(second.settlementLagMs?.p50).toBeGreaterThan(0);
+      expect(second.settlementLagMs?.max).toBeLessThan(30_000);
+    }
+    const csvRows = readFileSync(join(out, 'curve.csv'), 'utf8').trimEnd().split('\n');
+    const header = csvRows[0]?.split(',') ?? [];
+    const lagColumn = header.indexOf('settlement_lag_p50_ms');
+    expect(csvRows.slice(1).some((row) => (row.split(',')[lagColumn] ?? '') !== '')).toBe(true);
+    expect(stdout.chunks.join('')).toMatch(/settlement lag ms: \d+ settled, p50 [\d.]+, p99/);
+  }, 240_000);
 });

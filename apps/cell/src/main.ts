@@ -1,8 +1,8 @@
 // Entry point of the cell process: one cell's payment, account and accounting services on its own
 // Entry point of the cell process: one cell's payment, account and accounting services on its own
 // MySQL shard, and its side of cross-cell settlement (the SettlementService). Subcommands: serve
-// (default), migrate, reconcile [--shadow], shadow-clean [--confirm <database>] (see
-// docs/processes.md and docs/shadow-traffic.md).
+// (default), migrate, reconcile [--shadow], shadow-clean [--confirm <database>] [--wait-seconds
+// <n>] (see docs/processes.md and docs/shadow-traffic.md).
 import 'reflect-metadata';
 
 import type { Server as GrpcServer } from '@grpc/grpc-js';
@@ -46,7 +46,11 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const endpoint = mysqlEndpointOf(config.CELLPAY_MYSQL_URL);
     return shadowCleanCommand(
-      { shard: { ...endpoint, database: endpoint.database ?? '' }, confirm: parsed.confirm },
+      {
+        shard: { ...endpoint, database: endpoint.database ?? '' },
+        confirm: parsed.confirm,
+        drainWaitMs: parsed.drainWaitSeconds * 1000,
+      },
       write,
     );
   }

@@ -13,12 +13,17 @@ import {
 import { ManualClock, SequenceIdGenerator } from '@cellpay/cell-domain';
 import { createTestShard, type TestShard } from '@cellpay/cell-testing';
 import { CellModule } from '@cellpay/cell-runtime';
-import { readInfraEndpoints } from '@cellpay/testing';
+import { settlementTableSet } from '@cellpay/settlement-cell';
+import { pollUntil, readInfraEndpoints } from '@cellpay/testing';
 import { runInRequestContext } from '@cellpay/observability';
 
 import { migrateShardTableSets, shadowTablePairs } from '../shadow/shard-tables';
 import { reconcileCommand } from './reconcile.command';
-import { parseShadowCleanArguments, shadowCleanCommand } from './shadow-clean.command';
+import {
+  parseShadowCleanArguments,
+  shadowCleanCommand,
+  shadowCleanLimits,
+} from './shadow-clean.command';
 
 describe('the cell shadow commands on real MariaDB', () => {
   let shard: TestShard;
@@ -114,15 +119,53 @@ describe('the cell shadow commands on real MariaDB', () => {
     }
   });
 
-  it('cleans the shadow tables only after confirmation, and never a live table', async () => {
+  const shardTarget = () => {
     const infra = readInfraEndpoints();
     const cell = infra.cells[0];
     if (cell === undefined) throw new Error('the infrastructure has no cells');
-    const target = { ...infra.mysql, port: cell.primary.port, database: shard.database };
-    const count = async (table: string): Promise<number> => {
-      const [rows] = await shard.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
-      return Number(rows[0]?.['n']);
-    };
+    return { ...infra.mysql, port: cell.primary.port, database: shard.database };
+  };
+  const count = async (table: string): Promise<number> => {
+    const [rows] = await shard.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
+    return Number(rows[0]?.['n']);
+  };
+  const shadowOutbox = settlementTableSet('shadow_').outbox;
+  const addShadowOutboxRow = async (eventId: string): Promise<void> => {
+    await shard.pool.query(
+      `INSERT INTO ${shadowOutbox} (event_id, event_type, destination_cell_id, event_json, created_at_ms)
+       VALUES (?, 'debit_applied', 'cell-2', '{}', ?)`,
+      [eventId, Date.now()],
+    );
+  };
+
+  it('refuses to clean while the shadow outbox holds unpublished rows, and removes nothing', async () => {
+    const target = shardTarget();
+    await addShadowOutboxRow('evt-unpublished');
+    let output = '';
+    try {
+      const code = await shadowCleanCommand(
+        { shard: target, confirm: shard.database, drainWaitMs: 300, pollIntervalMs: 50 },
+        (text) => (output += text),
+      );
+
+      expect(code).toBe(1);
+      expect(output).toContain(
+        `refused: 1 shadow outbox rows of ${shard.database} are still unpublished after 0.3 s; nothing removed`,
+      );
+      expect(await count(shadowOutbox)).toBe(1);
+      expect(await count(shadowTables.accounts)).toBe(2);
+      // The listing without confirmation names the unpublished rows too.
+      expect(
+        await shadowCleanCommand({ shard: target, confirm: undefined }, (text) => (output += text)),
+      ).toBe(2);
+      expect(output).toContain('unpublished shadow outbox rows: 1');
+    } finally {
+      await shard.pool.query(`DELETE FROM ${shadowOutbox} WHERE event_id = 'evt-unpublished'`);
+    }
+  });
+
+  it('cleans the shadow tables only after confirmation, and never a live table', async () => {
+    const target = shardTarget();
     let output = '';
     const write = (text: string): void => {
       output += text;
@@ -142,10 +185,52 @@ describe('the cell shadow commands on real MariaDB', () => {
     expect(await migrateShardTableSets(shard.pool)).toMatchObject({ cellShadow: [] });
   });
 
+  it('waits for the relay to publish the shadow outbox, then cleans', async () => {
+    const target = shardTarget();
+    await addShadowOutboxRow('evt-draining');
+    let output = '';
+    // The relay's part, played by the test: the row is published while the command waits.
+    const publishing = pollUntil(() => output.includes('waiting up to'), {
+      description: 'the command waits for the outbox',
+    }).then(() =>
+      shard.pool.query(
+        `UPDATE ${shadowOutbox} SET published = 1, published_at = CURRENT_TIMESTAMP(3) WHERE event_id = 'evt-draining'`,
+      ),
+    );
+    const code = await shadowCleanCommand(
+      { shard: target, confirm: shard.database, drainWaitMs: 20_000, pollIntervalMs: 50 },
+      (text) => (output += text),
+    );
+    await publishing;
+
+    expect(code).toBe(0);
+    expect(output).toContain(
+      `waiting up to 20 s for the relay to publish 1 shadow outbox rows of ${shard.database}`,
+    );
+    expect(output).toContain(`emptied the shadow tables of ${shard.database}`);
+    expect(await count(shadowOutbox)).toBe(0);
+    expect(await count('accounts')).toBe(2);
+  });
+
   it('parses its arguments strictly', () => {
-    expect(parseShadowCleanArguments([])).toEqual({ confirm: undefined });
-    expect(parseShadowCleanArguments(['--confirm', 'db'])).toEqual({ confirm: 'db' });
+    const waitDefault = shadowCleanLimits.drainWaitSecondsDefault;
+    expect(parseShadowCleanArguments([])).toEqual({
+      confirm: undefined,
+      drainWaitSeconds: waitDefault,
+    });
+    expect(parseShadowCleanArguments(['--confirm', 'db'])).toEqual({
+      confirm: 'db',
+      drainWaitSeconds: waitDefault,
+    });
+    expect(parseShadowCleanArguments(['--wait-seconds', '0', '--confirm', 'db'])).toEqual({
+      confirm: 'db',
+      drainWaitSeconds: 0,
+    });
     expect(parseShadowCleanArguments(['--yes'])).toHaveProperty('error');
     expect(parseShadowCleanArguments(['--confirm'])).toHaveProperty('error');
+    expect(parseShadowCleanArguments(['--confirm', 'a', '--confirm', 'b'])).toHaveProperty('error');
+    for (const bad of ['-1', '1.5', 'x', String(shadowCleanLimits.drainWaitSecondsMax + 1)]) {
+      expect(parseShadowCleanArguments(['--wait-seconds', bad])).toHaveProperty('error');
+    }
   });
 });

@@ -23,3 +23,4 @@ export * from './target/gateway/load-fleet';
 export * from './target/gateway/local-cluster';
 export * from './target/gateway/payer-setup';
 export * from './target/gateway/payment-plan';
+export * from './target/gateway/settlement-follower';

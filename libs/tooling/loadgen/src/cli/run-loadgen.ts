@@ -3,7 +3,7 @@ import { runLoad } from '../engine/load-engine';
 import { seededRandom } from '../engine/seeded-random';
 import { OperationPicker } from '../mix/operation-mix';
 import { createProfile } from '../profile/load-profile';
-import type { LoadRunReport } from '../report/curve';
+import type { LoadRunReport, SettlementLagPercentiles } from '../report/curve';
 import { writeLoadReport } from '../report/report-writer';
 import { FakeTarget } from '../target/fake.target';
 import { gatewayTargetOn, provisionLocalFleet } from '../target/gateway/gateway-run';
@@ -134,6 +134,7 @@ export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Pro
       latency === null
         ? 'latency: none completed'
         : `latency ms: p50 ${round(latency.p50)}, p95 ${round(latency.p95)}, p99 ${round(latency.p99)}, max ${round(latency.max)}`,
+      settlementLine(summary.settlementLagMs, summary.settlementUnsettled),
       `report: ${written.htmlPath}`,
       `data:   ${written.csvPath}, ${written.jsonPath}`,
       `chart:  ${written.pngPath}`,
@@ -145,6 +146,14 @@ export async function runLoadgenCli(argv: readonly string[], io: LoadgenIo): Pro
     );
   }
   return 0;
+}
+
+function settlementLine(lag: SettlementLagPercentiles | null, unsettled: number): string {
+  const lagText =
+    lag === null
+      ? 'none settled'
+      : `${lag.count} settled, p50 ${round(lag.p50)}, p99 ${round(lag.p99)}, max ${round(lag.max)}`;
+  return `settlement lag ms: ${lagText}; unsettled ${unsettled}`;
 }
 
 function round(value: number): number {

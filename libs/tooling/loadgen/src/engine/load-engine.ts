@@ -12,6 +12,8 @@ export const loadRunLimits = {
   requestCountMax: 50_000_000,
   inFlightMax: 100_000,
   drainTimeoutMsMax: 60_000,
+  /** The engine waits this long at most for a target's followed settlements, whatever it says. */
+  settlementTailWaitMsMax: 120_000,
 } as const;
 
 /** The scheduler wakes this often; arrivals due since the last wake-up start together. */
@@ -59,7 +61,12 @@ export interface LoadRunOptions {
 export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
   const { profile, picker, target } = options;
   checkLimits(options);
-  const secondsMax = Math.ceil(profile.durationSeconds + options.drainTimeoutMs / 1000) + 2;
+  const settlementTailWaitMs = Math.min(
+    Math.max(0, target.settlementTailWaitMsMax ?? 0),
+    loadRunLimits.settlementTailWaitMsMax,
+  );
+  const secondsMax =
+    Math.ceil(profile.durationSeconds + (options.drainTimeoutMs + settlementTailWaitMs) / 1000) + 2;
   const recorder = new PerSecondRecorder(secondsMax, seededRandom(options.seed));
   const arrivalsMax = Math.min(profile.arrivalCount, options.requestCountMax);
   // The clock starts once the target is open: its setup (funding wallets, say) is not load, and
@@ -70,6 +77,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
   let inFlight = 0;
   let started = 0;
   let accepting = true;
+  let acceptingSettlements = true;
   let drained: (() => void) | undefined;
 
   const complete = (scheduledAtMs: number, status: string): void => {
@@ -83,7 +91,10 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
 
   await target.open({
     settlementLag: (seconds) => {
-      if (accepting) recorder.recordSettlementLag(secondsSinceStart(), seconds * 1000);
+      if (acceptingSettlements) recorder.recordSettlementLag(secondsSinceStart(), seconds * 1000);
+    },
+    settlementUnsettled: () => {
+      if (acceptingSettlements) recorder.recordSettlementUnsettled();
     },
   });
   const startedAtIso = new Date().toISOString();
@@ -147,6 +158,12 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
   }
   accepting = false;
   const unfinished = inFlight;
+  // Settlements of the last payments come after their acknowledgement: wait for the ones the
+  // target follows, bounded, and file them under the seconds they settle in.
+  if (target.settled !== undefined) {
+    await withTimeout(target.settled(), settlementTailWaitMs);
+  }
+  acceptingSettlements = false;
   const elapsedSeconds = secondsSinceStart();
   await target.close();
 
@@ -168,6 +185,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunReport> {
       interrupted,
       latencyMs: recorder.runLatencyMs(),
       settlementLagMs: recorder.runSettlementLagMs(),
+      settlementUnsettled: recorder.totals.settlementUnsettled,
       dispatchLagMsMax: recorder.dispatchLagMsMax,
     },
     seconds: recorder.curve(),
@@ -188,6 +206,21 @@ function checkLimits(options: LoadRunOptions): void {
   }
   if (!(options.drainTimeoutMs >= 0 && options.drainTimeoutMs <= loadRunLimits.drainTimeoutMsMax)) {
     throw new Error(`the drain timeout must lie within 0..${loadRunLimits.drainTimeoutMsMax} ms`);
+  }
+}
+
+/** Waits for `work` or `timeoutMs`, whichever comes first; a failure of `work` ends the wait too. */
+async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work.catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

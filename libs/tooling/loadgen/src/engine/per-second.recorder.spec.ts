@@ -32,7 +32,14 @@ describe('PerSecondRecorder', () => {
     expect(curve[2]?.settlementLagMs).toEqual({ count: 1, p50: 250, p99: 250, max: 250 });
     expect(curve.map((second) => second.dispatchLagMsMax)).toEqual([7, 0, 2]);
     expect(recorder.dispatchLagMsMax).toBe(7);
-    expect(recorder.totals).toEqual({ offered: 3, dropped: 1, ok: 2, errors: 1 });
+    recorder.recordSettlementUnsettled();
+    expect(recorder.totals).toEqual({
+      offered: 3,
+      dropped: 1,
+      ok: 2,
+      errors: 1,
+      settlementUnsettled: 1,
+    });
     expect(recorder.runLatencyMs()).toEqual({ p50: 4, p95: 12, p99: 12, max: 12 });
   });
 

@@ -35,7 +35,7 @@ export class PerSecondRecorder {
   private readonly runSettlementLag: BoundedSample;
   private lastSecondSeen = 0;
   dispatchLagMsMax = 0;
-  readonly totals = { offered: 0, dropped: 0, ok: 0, errors: 0 };
+  readonly totals = { offered: 0, dropped: 0, ok: 0, errors: 0, settlementUnsettled: 0 };
   readonly errorsByStatus = new Map<string, number>();
 
   constructor(
@@ -85,6 +85,11 @@ export class PerSecondRecorder {
     bucket.settlementLag ??= new BoundedSample(perSecondSampleSizeMax, this.random);
     bucket.settlementLag.add(lagMs);
     this.runSettlementLag.add(lagMs);
+  }
+
+  /** A followed settlement that never settled within the target's bound: counted, no lag. */
+  recordSettlementUnsettled(): void {
+    this.totals.settlementUnsettled += 1;
   }
 
   /** Ok operations completed in `second` (for the progress line). */

@@ -14,6 +14,11 @@ interface Series {
   readonly color: string;
   readonly values: readonly (number | null)[];
   readonly dashed?: boolean;
+  /**
+   * Marks every point: a sparse series (settlement lag of a sample, with seconds in which
+   * nothing settled) would otherwise hide a second that has no neighbour to draw a line to.
+   */
+  readonly markers?: boolean;
 }
 
 interface Panel {
@@ -94,7 +99,7 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
       ],
     },
     {
-      title: 'Settlement lag (ms, outbox write to applied in the other cell)',
+      title: 'Settlement lag (ms, payment acknowledged to settled, by the second it settled)',
       yMax: axisTop(Math.max(0, ...lagMax.map((value) => value ?? 0))),
       emptyNote: 'no settlement lag reported by the target',
       series: [
@@ -102,13 +107,15 @@ export function renderCurveSvg(report: LoadRunReport, standalone: boolean): stri
           label: 'p50',
           color: '#2ca02c',
           values: lagValues((second) => second.settlementLagMs?.p50),
+          markers: true,
         },
         {
           label: 'p99',
           color: '#d62728',
           values: lagValues((second) => second.settlementLagMs?.p99),
+          markers: true,
         },
-        { label: 'max', color: '#7f7f7f', dashed: true, values: lagMax },
+        { label: 'max', color: '#7f7f7f', dashed: true, values: lagMax, markers: true },
       ],
     },
   ];
@@ -188,6 +195,14 @@ function renderPanel(panel: Panel, index: number, xMax: number, lastArrivalSecon
       parts.push(
         `<path d="${path}" fill="none" stroke="${series.color}" stroke-width="2"${dash} clip-path="url(#${clipId})"/>`,
       );
+    }
+    if (series.markers === true) {
+      series.values.forEach((value, second) => {
+        if (value === null) return;
+        parts.push(
+          `<circle cx="${x(second + 0.5)}" cy="${y(value)}" r="2.5" fill="${series.color}" clip-path="url(#${clipId})"/>`,
+        );
+      });
     }
     const legendY = top + 14 + seriesIndex * 20;
     const legendX = left + width + 16;

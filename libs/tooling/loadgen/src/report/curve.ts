@@ -28,7 +28,10 @@ export interface CurveSecond {
   readonly dropped: number;
   /** Latency (scheduled arrival -> completion) of the `ok` operations completed in this second. */
   readonly latencyMs: LatencyPercentiles | null;
-  /** Settlement lags the target reported in this second, in milliseconds. */
+  /**
+   * Settlement lags (acknowledgement -> settled) of the payments that settled in this second, in
+   * milliseconds; null when none settled in it.
+   */
   readonly settlementLagMs: SettlementLagPercentiles | null;
   /**
    * The longest an arrival of this second waited for the generator to start it, in ms. Above a
@@ -57,6 +60,8 @@ export interface RunSummary {
   readonly interrupted: boolean;
   readonly latencyMs: LatencyPercentiles | null;
   readonly settlementLagMs: SettlementLagPercentiles | null;
+  /** Followed payments not seen settled within the target's bound (they have no lag). */
+  readonly settlementUnsettled: number;
   /** The longest any arrival waited for the generator to start it, in ms. */
   readonly dispatchLagMsMax: number;
 }

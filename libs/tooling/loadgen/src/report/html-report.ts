@@ -26,7 +26,7 @@ export function renderHtmlReport(report: LoadRunReport, inlineSvg: string): stri
     ['unfinished at the drain timeout', String(summary.unfinished)],
     ['interrupted before the end', summary.interrupted ? 'yes' : 'no'],
     ['latency of ok operations', latencyText(summary.latencyMs)],
-    ['settlement lag', lagText(summary.settlementLagMs)],
+    ['settlement lag', lagText(summary.settlementLagMs, summary.settlementUnsettled)],
     ['generator dispatch lag, max', `${roundTo(summary.dispatchLagMsMax, 2)} ms`],
   ];
   const cell = (value: number | undefined): string =>
@@ -86,8 +86,10 @@ function latencyText(latency: LatencyPercentiles | null): string {
   return `p50 ${ms(latency.p50)}, p95 ${ms(latency.p95)}, p99 ${ms(latency.p99)}, max ${ms(latency.max)}`;
 }
 
-function lagText(lag: SettlementLagPercentiles | null): string {
-  if (lag === null) return 'not reported by the target';
+function lagText(lag: SettlementLagPercentiles | null, unsettled: number): string {
+  const unsettledText = unsettled > 0 ? `${unsettled} not settled within the bound` : '';
+  if (lag === null) return unsettledText === '' ? 'not reported by the target' : unsettledText;
   const ms = (value: number): string => `${roundTo(value, 1)} ms`;
-  return `${lag.count} settlements: p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}`;
+  const settled = `${lag.count} settled: p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}`;
+  return unsettledText === '' ? settled : `${settled}; ${unsettledText}`;
 }

@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CurveSecond, LoadRunReport } from './curve';
-import { axisTop, chartHeight, chartWidth, niceCeiling, ticks } from './curve-chart';
+import {
+  axisTop,
+  chartHeight,
+  chartWidth,
+  niceCeiling,
+  renderCurveSvg,
+  ticks,
+} from './curve-chart';
 import { findChartFont } from './png-renderer';
 import { writeLoadReport } from './report-writer';
 
@@ -40,6 +47,7 @@ const report: LoadRunReport = {
     interrupted: false,
     latencyMs: { p50: 5, p95: 11, p99: 24, max: 80 },
     settlementLagMs: { count: 60, p50: 200, p99: 400, max: 450 },
+    settlementUnsettled: 2,
     dispatchLagMsMax: 3.5,
   },
   seconds: [
@@ -107,9 +115,37 @@ describe('writeLoadReport', () => {
     expect(html.match(/<tr><td>\d+<\/td><td>\d+<\/td>/g)).toHaveLength(report.seconds.length);
     expect(html).toContain('p99 24 ms');
     expect(html).toContain('generator dispatch lag, max</td><td>3.5 ms');
+    expect(html).toContain(
+      'settlement lag</td><td>60 settled: p50 200 ms, p99 400 ms, max 450 ms; 2 not settled within the bound',
+    );
     expect(html).toContain('&lt;script&gt;');
     expect(html).not.toContain('<script>');
     expect(html).not.toMatch(/https?:\/\//);
+  });
+});
+
+describe('the settlement lag panel', () => {
+  it('marks a second whose neighbours had no settlement, so a sparse sample stays visible', () => {
+    const lone = 777;
+    const sparse: LoadRunReport = {
+      ...report,
+      seconds: report.seconds.map((each) =>
+        second(each.second, {
+          settlementLagMs: each.second === 3 ? { count: 1, p50: lone, p99: lone, max: lone } : null,
+        }),
+      ),
+    };
+
+    const svg = renderCurveSvg(sparse, true);
+
+    // p50, p99 and max of the one second, each a marker; no line can join a lone point.
+    expect(svg.match(/<circle /g)).toHaveLength(3);
+    expect(
+      renderCurveSvg(
+        { ...sparse, seconds: sparse.seconds.map((each) => ({ ...each, settlementLagMs: null })) },
+        true,
+      ),
+    ).not.toContain('<circle ');
   });
 });
 

@@ -18,7 +18,7 @@ function operation(kind: LoadOperation['kind'], sequence = 0): LoadOperation {
 describe('FakeTarget', () => {
   it('fails at the configured rate with the configured status', async () => {
     const target = new FakeTarget({ ...settings, latencyMs: 0, errorRate: 0.25 });
-    await target.open({ settlementLag: () => undefined });
+    await target.open({ settlementLag: () => undefined, settlementUnsettled: () => undefined });
 
     const outcomes = await Promise.all(
       Array.from({ length: 2_000 }, (_, sequence) => target.execute(operation('query', sequence))),
@@ -33,7 +33,10 @@ describe('FakeTarget', () => {
   it('reports a settlement lag for each successful cross-cell payment only', async () => {
     const lags: number[] = [];
     const target = new FakeTarget(settings);
-    await target.open({ settlementLag: (seconds) => lags.push(seconds) });
+    await target.open({
+      settlementLag: (seconds) => lags.push(seconds),
+      settlementUnsettled: () => undefined,
+    });
 
     await target.execute(operation('pay_cross_cell'));
     await target.execute(operation('pay_same_cell'));
@@ -44,16 +47,41 @@ describe('FakeTarget', () => {
     await target.close();
   });
 
+  it('waits in settled() until every pending settlement was reported', async () => {
+    const lags: number[] = [];
+    const target = new FakeTarget({ ...settings, settlementLagMs: 40 });
+    await target.open({
+      settlementLag: (seconds) => lags.push(seconds),
+      settlementUnsettled: () => undefined,
+    });
+
+    await Promise.all(
+      [0, 1, 2].map((sequence) => target.execute(operation('pay_cross_cell', sequence))),
+    );
+    expect(lags).toEqual([]);
+    await target.settled();
+
+    expect(lags).toHaveLength(3);
+    expect(target.settlementTailWaitMsMax).toBeGreaterThanOrEqual(40);
+    await target.close();
+  });
+
   it('reports nothing after it is closed', async () => {
     const lags: number[] = [];
     const target = new FakeTarget({ ...settings, settlementLagMs: 30 });
-    await target.open({ settlementLag: (seconds) => lags.push(seconds) });
+    await target.open({
+      settlementLag: (seconds) => lags.push(seconds),
+      settlementUnsettled: () => undefined,
+    });
 
     await target.execute(operation('pay_cross_cell'));
     await target.close();
     const probe = new FakeTarget({ ...settings, settlementLagMs: 60 });
     const probeLags: number[] = [];
-    await probe.open({ settlementLag: (seconds) => probeLags.push(seconds) });
+    await probe.open({
+      settlementLag: (seconds) => probeLags.push(seconds),
+      settlementUnsettled: () => undefined,
+    });
     await probe.execute(operation('pay_cross_cell'));
     // The probe's settlement comes after the closed target's would have; by then nothing came.
     await pollUntil(() => probeLags.length === 1, { description: 'the probe settlement' });

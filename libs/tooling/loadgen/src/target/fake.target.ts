@@ -40,7 +40,7 @@ export class FakeTarget implements LoadTarget {
   readonly name = 'fake';
   private readonly random: RandomSource;
   private observer: LoadTargetObserver | undefined;
-  private readonly pendingSettlements = new Set<NodeJS.Timeout>();
+  private readonly pendingSettlements = new Map<NodeJS.Timeout, () => void>();
 
   constructor(private readonly options: FakeTargetOptions = defaultFakeTargetOptions) {
     if (!(options.latencyMs >= 0)) throw new Error('fake latency must be 0 or more');
@@ -74,8 +74,27 @@ export class FakeTarget implements LoadTarget {
     });
   }
 
+  /** Its longest lag: the mean with full jitter. */
+  get settlementTailWaitMsMax(): number {
+    return this.options.settlementLagMs * (1 + this.options.latencyJitterFraction);
+  }
+
+  async settled(): Promise<void> {
+    while (this.pendingSettlements.size > 0) {
+      await new Promise<void>((resolve) => {
+        const [first] = this.pendingSettlements.keys();
+        if (first === undefined) return resolve();
+        const report = this.pendingSettlements.get(first);
+        this.pendingSettlements.set(first, () => {
+          report?.();
+          resolve();
+        });
+      });
+    }
+  }
+
   close(): Promise<void> {
-    for (const timer of this.pendingSettlements) clearTimeout(timer);
+    for (const timer of this.pendingSettlements.keys()) clearTimeout(timer);
     this.pendingSettlements.clear();
     this.observer = undefined;
     return Promise.resolve();
@@ -88,10 +107,11 @@ export class FakeTarget implements LoadTarget {
       return;
     }
     const timer = setTimeout(() => {
+      const settle = this.pendingSettlements.get(timer);
       this.pendingSettlements.delete(timer);
-      this.observer?.settlementLag(lagMs / 1000);
+      settle?.();
     }, lagMs);
-    this.pendingSettlements.add(timer);
+    this.pendingSettlements.set(timer, () => this.observer?.settlementLag(lagMs / 1000));
   }
 
   private jittered(meanMs: number): number {

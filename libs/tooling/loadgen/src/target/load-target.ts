@@ -17,10 +17,15 @@ export interface OperationOutcome {
  */
 export class TargetSetupError extends Error {}
 
-/** Lets a target report what it learns after an operation returned. */
+/**
+ * Lets a target report what it learns after an operation returned. A target reports a settlement
+ * at the moment it sees it happen: the engine files it under the second it is reported in.
+ */
 export interface LoadTargetObserver {
-  /** One settlement (outbox write -> applied in the other cell) took `seconds`. */
+  /** One cross-cell payment went from its acknowledgement to settled in `seconds`. */
   settlementLag(seconds: number): void;
+  /** One followed payment was not seen settled within the target's bound (never counted as 0). */
+  settlementUnsettled(): void;
 }
 
 /**
@@ -33,6 +38,14 @@ export interface LoadTarget {
   readonly name: string;
   open(observer: LoadTargetObserver): Promise<void>;
   execute(operation: LoadOperation): Promise<OperationOutcome>;
-  /** Stops background work (settlement watchers); called once, after the last operation. */
+  /**
+   * After the last operation: resolves once every settlement the target follows was reported
+   * (settled or unsettled), within `settlementTailWaitMsMax`, so the last seconds of the curve
+   * are not silently empty. A target that reports no settlements leaves both out.
+   */
+  settled?(): Promise<void>;
+  /** The longest `settled()` may take; the engine stops waiting after it in any case. */
+  readonly settlementTailWaitMsMax?: number;
+  /** Stops background work (settlement watchers); called once, after `settled()`. */
   close(): Promise<void>;
 }

@@ -18,6 +18,13 @@ import type {
 } from './load-fleet';
 import { PaymentPlan, RecentPayments } from './payment-plan';
 import { setUpPayers } from './payer-setup';
+import {
+  defaultSettlementSampling,
+  type FollowerClock,
+  realClock,
+  SettlementFollower,
+  type SettlementSampling,
+} from './settlement-follower';
 
 /** A refund drawn before any payment succeeded: nothing was sent. */
 export const noPaymentToRefundStatus = 'refund.no_payment_to_refund_yet';
@@ -44,6 +51,10 @@ export interface GatewayTargetOptions {
   readonly runTag: string;
   readonly seed: number;
   readonly log: (line: string) => void;
+  /** Which cross-cell payments are followed to settled, and how (defaultSettlementSampling). */
+  readonly settlementSampling?: SettlementSampling;
+  /** The follower's clock (tests pass a fake one). */
+  readonly clock?: FollowerClock;
 }
 
 interface OpenState {
@@ -51,6 +62,7 @@ interface OpenState {
   readonly wallet: GatewayClient;
   readonly plan: PaymentPlan;
   readonly payers: readonly string[];
+  readonly follower: SettlementFollower;
 }
 
 /**
@@ -80,7 +92,13 @@ export class GatewayTarget implements LoadTarget {
     this.recent = new RecentPayments(recentPaymentsMax, this.random);
   }
 
-  async open(_observer: LoadTargetObserver): Promise<void> {
+  get settlementTailWaitMsMax(): number {
+    return SettlementFollower.tailWaitMsMaxOf(
+      this.options.settlementSampling ?? defaultSettlementSampling,
+    );
+  }
+
+  async open(observer: LoadTargetObserver): Promise<void> {
     const options = this.options;
     const fleet = options.fleet;
     const wallet = options.clientFactory(fleet.walletBackend, options.stress);
@@ -112,6 +130,11 @@ export class GatewayTarget implements LoadTarget {
         wallet,
         plan: new PaymentPlan(fleet.merchants, setup.payersByCell, this.random, options.crossCell),
         payers: [...setup.payersByCell.values()].flat(),
+        follower: new SettlementFollower(
+          observer,
+          options.settlementSampling ?? defaultSettlementSampling,
+          options.clock ?? realClock,
+        ),
       };
     } catch (error) {
       wallet.close();
@@ -138,10 +161,22 @@ export class GatewayTarget implements LoadTarget {
     }
   }
 
+  /** Waits for the followed settlements (each is bounded by the sampling's waitMsMax). */
+  async settled(): Promise<void> {
+    const state = this.state;
+    if (state === undefined) return;
+    await state.follower.settled();
+    const counts = state.follower.counts;
+    this.options.log(
+      `settlement: ${counts.acknowledged} cross-cell payments acknowledged, ${counts.followed} followed, ${counts.settled} settled, ${counts.unsettled} unsettled, ${counts.skippedAtLimit} skipped (follow limit), ${counts.pollErrors} failed polls`,
+    );
+  }
+
   close(): Promise<void> {
     const state = this.state;
     this.state = undefined;
     if (state !== undefined) {
+      state.follower.stop();
       state.wallet.close();
       for (const client of state.merchantClients.values()) client.close();
     }
@@ -161,11 +196,18 @@ export class GatewayTarget implements LoadTarget {
         this.options.amountStepMinor * BigInt(Math.floor(this.random() * amountStepsMax)),
       currency: this.options.fleet.currency,
     };
-    const payment = await this.clientOf(state, planned.merchant).pay({
+    const client = this.clientOf(state, planned.merchant);
+    const payment = await client.pay({
       outTradeNo: `${this.options.runTag}-${operation.sequence}`,
       payerAccountId: planned.payerAccountId,
       amount,
     });
+    state.follower.acknowledged(
+      client,
+      payment.paymentId,
+      payment.settlementState,
+      (this.options.clock ?? realClock).now(),
+    );
     this.recent.add({
       paymentId: payment.paymentId,
       merchant: planned.merchant,

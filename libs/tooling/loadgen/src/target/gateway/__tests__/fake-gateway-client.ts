@@ -43,6 +43,16 @@ export function refusal(code: status, reason: string): CellpayError {
 }
 
 /**
+ * How the fake settles payments: `lagMsOf` says, per Pay call, after how many ms (of `now`) the
+ * payment is settled: undefined for a same-cell payment (`local`), Infinity for one that never
+ * settles.
+ */
+export interface FakeSettlement {
+  now(): number;
+  lagMsOf(keyId: string, request: { readonly payerAccountId: string }): number | undefined;
+}
+
+/**
  * The merchant SDK without a network: records every call with the credential and stress mark it
  * was made with, and answers like the gateway (or refuses as the test says).
  */
@@ -60,8 +70,18 @@ export class FakeGateway {
   readonly topUps: { accountId: string; amount: Money; requestId: string }[] = [];
   closed = 0;
   private paymentCount = 0;
+  private readonly settlesAtMs = new Map<string, number>();
 
-  constructor(private readonly refuse: FakeRefusal = () => undefined) {}
+  constructor(
+    private readonly refuse: FakeRefusal = () => undefined,
+    private readonly settlement?: FakeSettlement,
+  ) {}
+
+  private settlementStateOf(paymentId: string): string {
+    const settlesAtMs = this.settlesAtMs.get(paymentId);
+    if (settlesAtMs === undefined || this.settlement === undefined) return 'local';
+    return this.settlement.now() >= settlesAtMs ? 'settled' : 'settling';
+  }
 
   readonly factory: GatewayClientFactory = (credential: LoadCredential, stress: boolean) =>
     this.client(credential.keyId, stress);
@@ -76,7 +96,15 @@ export class FakeGateway {
         check('Pay', request);
         this.pays.push({ keyId, stress, ...request });
         this.paymentCount += 1;
-        return { paymentId: `pay_0001p${this.paymentCount}` } as publicV1.Payment;
+        const paymentId = `pay_0001p${this.paymentCount}`;
+        const lagMs = this.settlement?.lagMsOf(keyId, request);
+        if (this.settlement !== undefined && lagMs !== undefined) {
+          this.settlesAtMs.set(paymentId, this.settlement.now() + lagMs);
+        }
+        return {
+          paymentId,
+          settlementState: this.settlementStateOf(paymentId),
+        } as publicV1.Payment;
       },
       refund: async (request) => {
         check('Refund', request);
@@ -85,8 +113,12 @@ export class FakeGateway {
       },
       getPayment: async (key) => {
         check('GetPayment', key);
-        this.queries.push({ keyId, paymentId: 'paymentId' in key ? key.paymentId : '' });
-        return {} as publicV1.Payment;
+        const paymentId = 'paymentId' in key ? key.paymentId : '';
+        this.queries.push({ keyId, paymentId });
+        return {
+          paymentId,
+          settlementState: this.settlementStateOf(paymentId),
+        } as publicV1.Payment;
       },
       openAccount: async (request) => {
         check('OpenAccount', request);

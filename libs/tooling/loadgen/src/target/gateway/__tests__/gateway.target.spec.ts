@@ -13,7 +13,7 @@ import {
 import type { FleetMerchant, LoadFleet } from '../load-fleet';
 import { cellOfAccount, FakeGateway, fakeCellOfUser, refusal } from './fake-gateway-client';
 
-const observer = { settlementLag: () => undefined };
+const observer = { settlementLag: () => undefined, settlementUnsettled: () => undefined };
 const credential = (keyId: string) => ({ keyId, secret: Buffer.alloc(32, 1) });
 const merchant = (merchantId: string, cellId: string, hot = false): FleetMerchant => ({
   merchantId,
