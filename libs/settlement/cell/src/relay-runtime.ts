@@ -89,11 +89,14 @@ export interface RelayRuntimeOptions {
 }
 
 /**
- * Attempts at creating the cell's topics. Right after a topic is created (or while another
- * client creates topics) the broker may still answer that it does not host a partition.
+ * Attempts at creating the cell's topics. Right after a topic is created (or while other relays
+ * create theirs on a fresh prefix) the broker may still answer that it does not host a partition;
+ * on a loaded machine that lasted longer than five attempts (about 5 s), so the relay waits up to
+ * about 15 s, each pause growing by `topicCreationRetryDelayMs` up to `topicCreationRetryDelayMsMax`.
  */
-const topicCreationAttemptsMax = 5;
+const topicCreationAttemptsMax = 10;
 const topicCreationRetryDelayMs = 500;
+const topicCreationRetryDelayMsMax = 2_000;
 
 /**
  * The cell's consumer owns its inbound and dead-letter topics: they exist before it subscribes
@@ -119,7 +122,12 @@ async function ensureOwnTopics(
       } catch (error) {
         if (attempt >= topicCreationAttemptsMax) throw error;
         logger.warn({ err: error, attempt }, 'creating the settlement topics failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, topicCreationRetryDelayMs * attempt));
+        await new Promise((resolve) =>
+          setTimeout(
+            resolve,
+            Math.min(topicCreationRetryDelayMs * attempt, topicCreationRetryDelayMsMax),
+          ),
+        );
       }
     }
   } finally {
