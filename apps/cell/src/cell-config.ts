@@ -7,6 +7,7 @@ import {
   readConfig,
   stringSetting,
 } from '@cellpay/config';
+import { admissionDefaults, type AdmissionSettings } from '@cellpay/cell-server';
 
 /** Every variable the cell process reads, with its default, validated once at boot. */
 export const cellConfigSchema = {
@@ -31,11 +32,60 @@ export const cellConfigSchema = {
    * repoints its pool to its shard's primary after a failover. Off: CELLPAY_MYSQL_URL is fixed.
    */
   CELLPAY_FOLLOW_TOPOLOGY: booleanSetting(false),
+  /**
+   * Admission control (docs/processes.md): write calls (payments, transfers, ...) and read calls
+   * (`Get*`) running at once, and waiting for a turn; one more is refused at once with
+   * RESOURCE_EXHAUSTED `cell_overloaded`. A call waits at most CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX.
+   */
+  CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: integerSetting({
+    min: 1,
+    max: 10_000,
+    defaultValue: admissionDefaults.writes.inFlightMax,
+  }),
+  CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX: integerSetting({
+    min: 0,
+    max: 100_000,
+    defaultValue: admissionDefaults.writes.queueLengthMax,
+  }),
+  CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX: integerSetting({
+    min: 1,
+    max: 10_000,
+    defaultValue: admissionDefaults.reads.inFlightMax,
+  }),
+  CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX: integerSetting({
+    min: 0,
+    max: 100_000,
+    defaultValue: admissionDefaults.reads.queueLengthMax,
+  }),
+  CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX: integerSetting({
+    min: 0,
+    max: 60_000,
+    defaultValue: admissionDefaults.writes.queueWaitMsMax,
+  }),
   CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
 };
 
 export type CellConfig = ConfigOf<typeof cellConfigSchema>;
+
+/** The admission bounds the configuration asks for (the deadline margins keep their defaults). */
+export function admissionSettingsOf(config: CellConfig): AdmissionSettings {
+  const queueWaitMsMax = config.CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX;
+  return {
+    writes: {
+      ...admissionDefaults.writes,
+      inFlightMax: config.CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX,
+      queueLengthMax: config.CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX,
+      queueWaitMsMax,
+    },
+    reads: {
+      ...admissionDefaults.reads,
+      inFlightMax: config.CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX,
+      queueLengthMax: config.CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX,
+      queueWaitMsMax,
+    },
+  };
+}
 
 export function readCellConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,

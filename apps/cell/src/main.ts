@@ -10,11 +10,12 @@ import { ConfigError } from '@cellpay/config';
 import { mysqlEndpointOf } from '@cellpay/connections';
 import { createLogger } from '@cellpay/observability';
 
-import { readCellConfig } from './cell-config';
+import { admissionSettingsOf, readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
 import { cellSettlementExtension } from './cell-settlement';
+import { startCellSwitches } from './cell-switches';
 import { followShardTopology } from './shard-topology';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
@@ -64,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const observability = await startCellObservability(config, runtime, logger);
   const routing = await startCellRouting(config, logger);
   const topology = await followShardTopology(config, runtime, logger);
+  const switches = await startCellSwitches(config, logger);
   const persistence = {
     ...runtime.persistence,
     unitOfWork: new TimedUnitOfWork(
@@ -78,6 +80,11 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(routing === undefined ? {} : { routing: routing.follower }),
     interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
     extensions: [cellSettlementExtension(config, routing)],
+    admission: {
+      settings: admissionSettingsOf(config),
+      ...(switches === undefined ? {} : { stressSwitch: switches }),
+      metrics: { registry: observability.metrics, cellId: config.CELLPAY_CELL_ID },
+    },
   });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
@@ -92,6 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await app.close();
   await topology?.close();
   await routing?.close();
+  await switches?.close();
   await observability.close();
   await runtime.close();
   return 0;
