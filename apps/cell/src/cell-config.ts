@@ -7,7 +7,11 @@ import {
   readConfig,
   stringSetting,
 } from '@cellpay/config';
-import { admissionDefaults, type AdmissionSettings } from '@cellpay/cell-server';
+import {
+  admissionQueueWaitMsMaxDefault,
+  type AdmissionSettings,
+  admissionSettingsForPool,
+} from '@cellpay/cell-server';
 
 /** Every variable the cell process reads, with its default, validated once at boot. */
 export const cellConfigSchema = {
@@ -35,32 +39,26 @@ export const cellConfigSchema = {
   /**
    * Admission control (docs/processes.md): write calls (payments, transfers, ...) and read calls
    * (`Get*`) running at once, and waiting for a turn; one more is refused at once with
-   * RESOURCE_EXHAUSTED `cell_overloaded`. A call waits at most CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX.
+   * RESOURCE_EXHAUSTED `cell_overloaded`. 0 (the default) derives the bound from
+   * CELLPAY_MYSQL_CONNECTIONS_MAX (`admissionPoolFactors`: writes 1x in flight and 2x waiting,
+   * reads 2x and 4x). A call waits at most CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX for its turn.
    */
-  CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: integerSetting({
-    min: 1,
-    max: 10_000,
-    defaultValue: admissionDefaults.writes.inFlightMax,
-  }),
+  CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: integerSetting({ min: 0, max: 10_000, defaultValue: 0 }),
   CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX: integerSetting({
     min: 0,
     max: 100_000,
-    defaultValue: admissionDefaults.writes.queueLengthMax,
+    defaultValue: 0,
   }),
-  CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX: integerSetting({
-    min: 1,
-    max: 10_000,
-    defaultValue: admissionDefaults.reads.inFlightMax,
-  }),
+  CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX: integerSetting({ min: 0, max: 10_000, defaultValue: 0 }),
   CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX: integerSetting({
     min: 0,
     max: 100_000,
-    defaultValue: admissionDefaults.reads.queueLengthMax,
+    defaultValue: 0,
   }),
   CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX: integerSetting({
     min: 0,
     max: 60_000,
-    defaultValue: admissionDefaults.writes.queueWaitMsMax,
+    defaultValue: admissionQueueWaitMsMaxDefault,
   }),
   CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
@@ -68,20 +66,31 @@ export const cellConfigSchema = {
 
 export type CellConfig = ConfigOf<typeof cellConfigSchema>;
 
-/** The admission bounds the configuration asks for (the deadline margins keep their defaults). */
+/**
+ * The admission bounds the configuration asks for: each bound given, or derived from the shard
+ * pool's size when 0. A queue of 0 waiting calls is not expressible: 0 means derived.
+ */
 export function admissionSettingsOf(config: CellConfig): AdmissionSettings {
+  const derived = admissionSettingsForPool(config.CELLPAY_MYSQL_CONNECTIONS_MAX);
+  const given = (value: number, fallback: number): number => (value === 0 ? fallback : value);
   const queueWaitMsMax = config.CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX;
   return {
     writes: {
-      ...admissionDefaults.writes,
-      inFlightMax: config.CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX,
-      queueLengthMax: config.CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX,
+      ...derived.writes,
+      inFlightMax: given(config.CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX, derived.writes.inFlightMax),
+      queueLengthMax: given(
+        config.CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX,
+        derived.writes.queueLengthMax,
+      ),
       queueWaitMsMax,
     },
     reads: {
-      ...admissionDefaults.reads,
-      inFlightMax: config.CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX,
-      queueLengthMax: config.CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX,
+      ...derived.reads,
+      inFlightMax: given(config.CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX, derived.reads.inFlightMax),
+      queueLengthMax: given(
+        config.CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX,
+        derived.reads.queueLengthMax,
+      ),
       queueWaitMsMax,
     },
   };

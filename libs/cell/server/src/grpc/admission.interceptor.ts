@@ -28,16 +28,43 @@ export interface AdmissionSettings {
 }
 
 /**
- * The defaults, measured on the local cluster (docs/benchmarks.md, "Admission control"): a cell
- * with its default pool of 16 shard connections serves the most payments with about twice as many
- * calls in flight (one waits for a connection while another commits); beyond that, calls only wait
- * longer. The queue absorbs a burst of a fraction of a second and no more: a call that cannot
- * start within 250 ms is better refused at once, while the client can still retry in its deadline.
+ * How the bounds follow the cell's shard pool. Every call holds a pool connection for its
+ * transaction, so writes beyond the pool's size would only wait inside mysql2's pool, unbounded and
+ * blind to deadlines, instead of in our queue; reads are short and get twice as many. The queue
+ * takes a burst of about two pool's worth and no call waits longer than 250 ms for its turn: one
+ * that cannot start by then is better refused at once, while its client can still retry within
+ * its deadline (docs/benchmarks.md, "Admission control").
  */
-export const admissionDefaults: AdmissionSettings = {
-  writes: { inFlightMax: 32, queueLengthMax: 64, queueWaitMsMax: 250, deadlineRemainingMsMin: 50 },
-  reads: { inFlightMax: 64, queueLengthMax: 128, queueWaitMsMax: 250, deadlineRemainingMsMin: 20 },
-};
+export const admissionPoolFactors = {
+  writesInFlight: 1,
+  writesQueueLength: 2,
+  readsInFlight: 2,
+  readsQueueLength: 4,
+} as const;
+
+export const admissionQueueWaitMsMaxDefault = 250;
+
+/** The admission bounds for a cell whose shard pool holds `connectionsMax` connections. */
+export function admissionSettingsForPool(connectionsMax: number): AdmissionSettings {
+  const queueWaitMsMax = admissionQueueWaitMsMaxDefault;
+  return {
+    writes: {
+      inFlightMax: connectionsMax * admissionPoolFactors.writesInFlight,
+      queueLengthMax: connectionsMax * admissionPoolFactors.writesQueueLength,
+      queueWaitMsMax,
+      deadlineRemainingMsMin: 50,
+    },
+    reads: {
+      inFlightMax: connectionsMax * admissionPoolFactors.readsInFlight,
+      queueLengthMax: connectionsMax * admissionPoolFactors.readsQueueLength,
+      queueWaitMsMax,
+      deadlineRemainingMsMin: 20,
+    },
+  };
+}
+
+/** The bounds of a cell with the default pool of 16 connections (the embedded platform, tests). */
+export const admissionDefaults: AdmissionSettings = admissionSettingsForPool(16);
 
 /** Whether the `stress_traffic_rejected` switch is on, read from memory on every call. */
 export interface StressTrafficSwitch {
