@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 
+import { EventEmitter } from 'node:events';
+
 import { status } from '@grpc/grpc-js';
 import type { CallHandler, ExecutionContext, INestMicroservice } from '@nestjs/common';
 import { defer, lastValueFrom, Observable, of, throwError } from 'rxjs';
@@ -297,10 +299,13 @@ describe('AdmissionInterceptor', () => {
     queueWaitMsMax: 1_000,
     deadlineRemainingMsMin: 0,
   };
-  const context = (handlerName = 'pay'): ExecutionContext =>
+  /** A gRPC server call as the interceptor sees it: a deadline and a `cancelled` event. */
+  const grpcCall = (): EventEmitter & { getDeadline(): number } =>
+    Object.assign(new EventEmitter(), { getDeadline: () => Infinity });
+  const context = (handlerName = 'pay', serverCall = grpcCall()): ExecutionContext =>
     ({
       getHandler: () => ({ name: handlerName }),
-      getArgByIndex: () => ({ getDeadline: () => Infinity }),
+      getArgByIndex: () => serverCall,
     }) as unknown as ExecutionContext;
   const handlerOf = (observable: Observable<unknown>): CallHandler => ({
     handle: () => observable,
@@ -357,6 +362,25 @@ describe('AdmissionInterceptor', () => {
     holder.unsubscribe();
     await Promise.resolve();
     expect(started).toBe(false);
+    expect(interceptor.limiters.write.inFlightCount).toBe(0);
+  });
+
+  it('takes a waiting call out of the queue when its client cancels', async () => {
+    const holder = interceptor
+      .intercept(context(), handlerOf(new Observable<unknown>(() => undefined)))
+      .subscribe();
+    const cancelled = grpcCall();
+    const waiting = lastValueFrom(
+      interceptor.intercept(context('pay', cancelled), handlerOf(of('late'))),
+    );
+    expect(interceptor.limiters.write.queueDepth).toBe(1);
+    cancelled.emit('cancelled');
+    await expect(waiting).rejects.toMatchObject({
+      reason: cellOverloadedReason,
+      refusalCause: 'cancelled',
+    });
+    expect(interceptor.limiters.write.queueDepth).toBe(0);
+    holder.unsubscribe();
     expect(interceptor.limiters.write.inFlightCount).toBe(0);
   });
 

@@ -194,6 +194,8 @@ export class AdmissionInterceptor implements NestInterceptor {
       if (immediate !== undefined) {
         run(immediate);
       } else {
+        // A client that gave up (its deadline passed, or it cancelled) leaves the queue at once.
+        call?.once('cancelled', () => cancellation?.abort());
         limiter.acquire(deadlineMs, cancellation?.signal).then(run, (error: unknown) => {
           const cause = (error as { refusalCause?: AdmissionRefusalCause }).refusalCause;
           subscriber.error(
