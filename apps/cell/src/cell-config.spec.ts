@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { readCellConfig } from './cell-config';
+import { admissionSettingsOf, readCellConfig } from './cell-config';
 import { shardsToMigrate } from './commands/migrate.command';
 
 const url = 'mysql://cellpay:s%40cret@127.0.0.1:3411/cellpay_cell_1';
@@ -24,6 +24,33 @@ describe('cell configuration', () => {
       password: 's@cret',
       database: 'cellpay_cell_1',
     });
+  });
+
+  it('derives the admission bounds from the shard pool unless each is given', () => {
+    const derived = admissionSettingsOf(
+      readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_MYSQL_CONNECTIONS_MAX: '10' }),
+    );
+    expect(derived.writes).toMatchObject({
+      inFlightMax: 10,
+      queueLengthMax: 20,
+      queueWaitMsMax: 250,
+    });
+    expect(derived.reads).toMatchObject({ inFlightMax: 20, queueLengthMax: 40 });
+    const given = admissionSettingsOf(
+      readCellConfig({
+        CELLPAY_MYSQL_URL: url,
+        CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: '4',
+        CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX: '3',
+        CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX: '9',
+        CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX: '1',
+        CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX: '100',
+      }),
+    );
+    expect(given.writes).toMatchObject({ inFlightMax: 4, queueLengthMax: 3, queueWaitMsMax: 100 });
+    expect(given.reads).toMatchObject({ inFlightMax: 9, queueLengthMax: 1, queueWaitMsMax: 100 });
+    expect(() =>
+      readCellConfig({ CELLPAY_MYSQL_URL: url, CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: '-1' }),
+    ).toThrow(/CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX/);
   });
 
   it('stops on a bad value with a message naming the variable', () => {

@@ -8,6 +8,11 @@ import {
   stringSetting,
 } from '@cellpay/config';
 import { mysqlCommitBatchingDefault } from '@cellpay/cell-data-access';
+import {
+  admissionQueueWaitMsMaxDefault,
+  type AdmissionSettings,
+  admissionSettingsForPool,
+} from '@cellpay/cell-server';
 
 /** Every variable the cell process reads, with its default, validated once at boot. */
 export const cellConfigSchema = {
@@ -55,11 +60,65 @@ export const cellConfigSchema = {
    * repoints its pool to its shard's primary after a failover. Off: CELLPAY_MYSQL_URL is fixed.
    */
   CELLPAY_FOLLOW_TOPOLOGY: booleanSetting(false),
+  /**
+   * Admission control (docs/processes.md): write calls (payments, transfers, ...) and read calls
+   * (`Get*`) running at once, and waiting for a turn; one more is refused at once with
+   * RESOURCE_EXHAUSTED `cell_overloaded`. 0 (the default) derives the bound from
+   * CELLPAY_MYSQL_CONNECTIONS_MAX (`admissionPoolFactors`: writes 1x in flight and 2x waiting,
+   * reads 2x and 4x). A call waits at most CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX for its turn.
+   */
+  CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX: integerSetting({ min: 0, max: 10_000, defaultValue: 0 }),
+  CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX: integerSetting({
+    min: 0,
+    max: 100_000,
+    defaultValue: 0,
+  }),
+  CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX: integerSetting({ min: 0, max: 10_000, defaultValue: 0 }),
+  CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX: integerSetting({
+    min: 0,
+    max: 100_000,
+    defaultValue: 0,
+  }),
+  CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX: integerSetting({
+    min: 0,
+    max: 60_000,
+    defaultValue: admissionQueueWaitMsMaxDefault,
+  }),
   CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
   LOG_LEVEL: enumSetting(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
 };
 
 export type CellConfig = ConfigOf<typeof cellConfigSchema>;
+
+/**
+ * The admission bounds the configuration asks for: each bound given, or derived from the shard
+ * pool's size when 0. A queue of 0 waiting calls is not expressible: 0 means derived.
+ */
+export function admissionSettingsOf(config: CellConfig): AdmissionSettings {
+  const derived = admissionSettingsForPool(config.CELLPAY_MYSQL_CONNECTIONS_MAX);
+  const given = (value: number, fallback: number): number => (value === 0 ? fallback : value);
+  const queueWaitMsMax = config.CELLPAY_ADMISSION_QUEUE_WAIT_MS_MAX;
+  return {
+    writes: {
+      ...derived.writes,
+      inFlightMax: given(config.CELLPAY_ADMISSION_WRITES_IN_FLIGHT_MAX, derived.writes.inFlightMax),
+      queueLengthMax: given(
+        config.CELLPAY_ADMISSION_WRITES_QUEUE_LENGTH_MAX,
+        derived.writes.queueLengthMax,
+      ),
+      queueWaitMsMax,
+    },
+    reads: {
+      ...derived.reads,
+      inFlightMax: given(config.CELLPAY_ADMISSION_READS_IN_FLIGHT_MAX, derived.reads.inFlightMax),
+      queueLengthMax: given(
+        config.CELLPAY_ADMISSION_READS_QUEUE_LENGTH_MAX,
+        derived.reads.queueLengthMax,
+      ),
+      queueWaitMsMax,
+    },
+  };
+}
 
 export function readCellConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,

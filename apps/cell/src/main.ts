@@ -12,12 +12,13 @@ import { ConfigError } from '@cellpay/config';
 import { mysqlEndpointOf } from '@cellpay/connections';
 import { createLogger, exitAfterShutdown, runBoundedShutdown } from '@cellpay/observability';
 
-import { readCellConfig } from './cell-config';
+import { admissionSettingsOf, readCellConfig } from './cell-config';
 import { CellMaintenance } from './cell-maintenance';
 import { DrainingUnitOfWork } from './draining-unit-of-work';
 import { createCellRuntime } from './cell-runtime';
 import { startCellRouting } from './cell-routing';
 import { cellSettlementExtension } from './cell-settlement';
+import { startCellSwitches } from './cell-switches';
 import { followShardTopology } from './shard-topology';
 import { migrateCommand } from './commands/migrate.command';
 import { reconcileCommand } from './commands/reconcile.command';
@@ -71,6 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const observability = await startCellObservability(config, runtime, logger);
   const routing = await startCellRouting(config, logger);
   const topology = await followShardTopology(config, runtime, logger);
+  const switches = await startCellSwitches(config, logger);
   const calls = new DrainingUnitOfWork(
     new TimedUnitOfWork(
       runtime.persistence.unitOfWork,
@@ -85,6 +87,11 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(routing === undefined ? {} : { routing: routing.follower }),
     interceptors: [new GrpcMetricsInterceptor(observability.metrics, config.CELLPAY_CELL_ID)],
     extensions: [cellSettlementExtension(config, routing)],
+    admission: {
+      settings: admissionSettingsOf(config),
+      ...(switches === undefined ? {} : { stressSwitch: switches }),
+      metrics: { registry: observability.metrics, cellId: config.CELLPAY_CELL_ID },
+    },
   });
   observability.readiness.set('grpc', true, `listening on ${config.CELLPAY_GRPC_PORT}`);
   const maintenance = new CellMaintenance(app, runtime.persistence.glPostingSwitch, logger);
@@ -122,6 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
       { name: 'grpc-server', limitMs: limits.connection, run: () => app.close() },
       { name: 'topology-follower', limitMs: limits.connection, run: async () => topology?.close() },
       { name: 'routing-follower', limitMs: limits.connection, run: async () => routing?.close() },
+      { name: 'switch-follower', limitMs: limits.connection, run: async () => switches?.close() },
       { name: 'observability', limitMs: limits.connection, run: () => observability.close() },
       { name: 'shard-pool', limitMs: limits.connection, run: () => runtime.close() },
     ],

@@ -124,6 +124,7 @@ async function main(): Promise<number> {
     transport,
     breakers,
     options: { cellCallDeadlineMs: config.CELLPAY_CELL_CALL_DEADLINE_MS },
+    onCellOverloaded: (cellId) => metrics.cellOverloadedTotal.inc({ cell: cellId }),
   });
   const tls =
     config.CELLPAY_TLS_CA_FILE === ''

@@ -2,8 +2,7 @@ import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/com
 import { status } from '@grpc/grpc-js';
 import { type Observable, tap } from 'rxjs';
 
-import { CellError } from '@cellpay/cell-domain';
-import { grpcStatusOf } from '@cellpay/cell-server';
+import { grpcStatusOfError } from '@cellpay/cell-server';
 import { type CellpayMetrics, GrpcCallTimer } from '@cellpay/observability';
 
 /**
@@ -38,11 +37,7 @@ export class GrpcMetricsInterceptor implements NestInterceptor {
     return next.handle().pipe(
       tap({
         complete: () => finished.finish(startedAtMs, status.OK),
-        error: (error: unknown) =>
-          finished.finish(
-            startedAtMs,
-            error instanceof CellError ? grpcStatusOf[error.code] : status.INTERNAL,
-          ),
+        error: (error: unknown) => finished.finish(startedAtMs, grpcStatusOfError(error)),
       }),
     );
   }

@@ -16,6 +16,11 @@ import type { Logger } from '@cellpay/observability';
 import { CellModule } from '@cellpay/cell-runtime';
 import { cellProtoPath, cellV1 } from '@cellpay/proto';
 
+import {
+  type AdmissionInterceptorOptions,
+  AdmissionInterceptor,
+  admissionDefaults,
+} from './grpc/admission.interceptor';
 import { CellErrorFilter, type ExtensionErrorMapper } from './grpc/cell-error.filter';
 import { RequestContextInterceptor } from './grpc/request-context.interceptor';
 import { SlotOwnershipGuard, type SlotOwnershipSource } from './grpc/slot-ownership.guard';
@@ -40,7 +45,8 @@ export interface CellGrpcExtension {
 /**
  * The cell's gRPC server: the three services, grpc.health.v1 and server reflection on one port.
  * Every handler error passes through the one CellErrorFilter. With a routing source, the slot
- * ownership guard runs before every use case and refuses calls routed to the wrong cell.
+ * ownership guard runs before every use case and refuses calls routed to the wrong cell. Every
+ * call passes admission control (bounded calls in flight and waiting) before its handler runs.
  */
 export interface CellGrpcServerOptions {
   readonly port: number;
@@ -53,6 +59,11 @@ export interface CellGrpcServerOptions {
   readonly interceptors?: readonly NestInterceptor[];
   /** Composed modules serving more services on the same port (the cell process: settlement). */
   readonly extensions?: readonly CellGrpcExtension[];
+  /**
+   * Admission control: the bounds of calls in flight and waiting (`admissionDefaults` unless
+   * given), the stress-traffic switch the cell follows, and where its gauges go.
+   */
+  readonly admission?: Partial<AdmissionInterceptorOptions>;
 }
 
 /** The cell's modules plus the extensions' in one application. */
@@ -114,7 +125,17 @@ export async function startCellGrpcServer(
   if (options.routing !== undefined) {
     app.useGlobalGuards(new SlotOwnershipGuard(persistence.settings.cellId, options.routing));
   }
-  app.useGlobalInterceptors(new RequestContextInterceptor(logger), ...(options.interceptors ?? []));
+  // Outermost the request context (the stress mark), then the caller's interceptors (metrics count
+  // refusals too), innermost admission: a refused call never reaches its handler.
+  const admission = new AdmissionInterceptor({
+    settings: admissionDefaults,
+    ...options.admission,
+  });
+  app.useGlobalInterceptors(
+    new RequestContextInterceptor(logger),
+    ...(options.interceptors ?? []),
+    admission,
+  );
   await app.listen();
   logger.info({ port, services: serviceNames }, 'cell gRPC server listening');
   return app;

@@ -8,7 +8,7 @@ import {
   GatewayErrorCode,
   type Principal,
 } from '@cellpay/gateway-edge';
-import { decodeErrorStatus } from '@cellpay/proto';
+import { cellOverloadedReason, decodeErrorStatus } from '@cellpay/proto';
 import {
   cellEpochDetailKey,
   type RouteDecision,
@@ -58,6 +58,8 @@ export interface GatewayServiceDependencies {
   readonly breakers: CellBreakers;
   readonly options?: Partial<GatewayServiceOptions>;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Told of every call a cell refused as overloaded (`cellpay_cell_overloaded_total`). */
+  readonly onCellOverloaded?: (cellId: string) => void;
 }
 
 const defaultSleep = (ms: number): Promise<void> =>
@@ -117,10 +119,21 @@ const transportFailureCodes: ReadonlySet<number> = new Set([
 ]);
 
 /**
+ * A cell at its admission bound refused the call at once (RESOURCE_EXHAUSTED `cell_overloaded`):
+ * nothing of it ran. The client retries after a pause; the gateway passes the refusal on as it is.
+ */
+export function isCellOverloaded(error: unknown): boolean {
+  return cellReasonOf(error)?.reason === cellOverloadedReason;
+}
+
+/**
  * Whether an error says the cell is unhealthy (counts towards its breaker). Refusals the cell
- * made on purpose (a rule, a slot it does not own) are answers of a healthy cell.
+ * made on purpose (a rule, a slot it does not own, its admission bound) are answers of a healthy
+ * cell. An overloaded cell in particular must keep its breaker closed: opening it would refuse
+ * the capacity the cell still serves, which is how overload turned into near-total shedding.
  */
 export function isCellFailure(error: unknown): boolean {
+  if (isCellOverloaded(error)) return false;
   const code = (error as Partial<ServiceError>).code;
   if (typeof code !== 'number') return true;
   return transportFailureCodes.has(code) && cellReasonOf(error) === undefined;
@@ -255,6 +268,11 @@ export class GatewayService {
     try {
       return await once();
     } catch (error) {
+      if (isCellOverloaded(error)) {
+        // Never retried here: a retry at once would only add to the load the cell just refused.
+        this.dependencies.onCellOverloaded?.(decision.cellId);
+        throw error;
+      }
       // One retry, only for operations that are safe twice, only when the cell was unreachable
       // (never when its breaker is open: that is the fail-fast path).
       const unreachable =

@@ -6,6 +6,12 @@
 export const errorDomain = 'cellpay.io';
 export const errorInfoTypeUrl = 'type.googleapis.com/google.rpc.ErrorInfo';
 
+/**
+ * The reason of a cell that refused a call at its admission bound (RESOURCE_EXHAUSTED, retryable):
+ * the cell gives it and the gateway must tell it apart from a dead cell, so both read it here.
+ */
+export const cellOverloadedReason = 'cell_overloaded';
+
 function varint(value: number): Buffer {
   const bytes: number[] = [];
   let rest = value >>> 0;

@@ -5,9 +5,10 @@ import { type Observable, throwError } from 'rxjs';
 import { CellError, CellErrorCode, toCellError } from '@cellpay/cell-domain';
 import type { Logger } from '@cellpay/observability';
 
-import { encodeErrorStatus } from '@cellpay/proto';
+import { cellOverloadedReason, encodeErrorStatus } from '@cellpay/proto';
 import { cellEpochDetailKey } from '@cellpay/routing';
 
+import { AdmissionRefusal } from './admission.interceptor';
 import { SlotOwnershipError } from './slot-ownership.guard';
 
 /** The one table from the cell's rule codes to gRPC status codes. */
@@ -39,6 +40,22 @@ export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
   [CellErrorCode.JournalUnbalanced]: status.INTERNAL,
 };
 
+/** Overload is RESOURCE_EXHAUSTED; the stress switch is UNAVAILABLE, as at the gateway. */
+function admissionRefusalStatus(error: AdmissionRefusal): status {
+  return error.reason === cellOverloadedReason ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;
+}
+
+/**
+ * The status a handler's error leaves the cell with, without building the response: for the
+ * request counters, which see the error before the filter does.
+ */
+export function grpcStatusOfError(error: unknown): status {
+  if (error instanceof CellError) return grpcStatusOf[error.code];
+  if (error instanceof AdmissionRefusal) return admissionRefusalStatus(error);
+  if (error instanceof SlotOwnershipError) return status.UNAVAILABLE;
+  return status.INTERNAL;
+}
+
 /** A refusal of a module composed into the cell (e.g. settlement) that the cell core has no code for. */
 export interface ExtensionRefusal {
   readonly code: status;
@@ -68,6 +85,18 @@ export function grpcErrorOf(
       encodeErrorStatus(refusal.code, refusal.message, refusal.reason),
     );
     return { code: refusal.code, details: refusal.message, metadata };
+  }
+  if (error instanceof AdmissionRefusal) {
+    // Overload is RESOURCE_EXHAUSTED (docs/decisions.md item 32): an answer of a healthy cell at its
+    // bound, which a breaker must not count and a client retries after a pause, never at once.
+    const code = admissionRefusalStatus(error);
+    const facts: Record<string, string> = { cause: error.refusalCause };
+    if (error.retryAfterMs !== undefined) facts['retryAfterMs'] = String(error.retryAfterMs);
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeErrorStatus(code, error.message, error.reason, facts),
+    );
+    return { code, details: error.message, metadata };
   }
   if (error instanceof SlotOwnershipError) {
     // UNAVAILABLE: the call was not applied and may be retried once the router caught up.

@@ -26,6 +26,7 @@ const keyId = 'key_wallets';
 export function walletGatewayService(
   transport: CellTransport,
   breakers: CellBreakers,
+  onCellOverloaded?: (cellId: string) => void,
 ): GatewayService {
   const cells = [
     {
@@ -57,6 +58,7 @@ export function walletGatewayService(
     routing: { current: () => table },
     transport,
     breakers,
+    ...(onCellOverloaded === undefined ? {} : { onCellOverloaded }),
   });
 }
 

@@ -144,6 +144,30 @@ export const metricDefinitions = {
     help: 'When the last reconciliation completed (Unix time, seconds)',
     labelNames: ['cell', 'scope'],
   } satisfies GaugeDefinition<'cell' | 'scope'>,
+  admissionInFlight: {
+    type: 'gauge',
+    name: 'cellpay_admission_in_flight',
+    help: 'Calls running in the cell under its admission bound; class is write or read',
+    labelNames: ['cell', 'class'],
+  } satisfies GaugeDefinition<'cell' | 'class'>,
+  admissionQueueDepth: {
+    type: 'gauge',
+    name: 'cellpay_admission_queue_depth',
+    help: 'Calls waiting for a turn in the cell; class is write or read',
+    labelNames: ['cell', 'class'],
+  } satisfies GaugeDefinition<'cell' | 'class'>,
+  admissionRefusalsTotal: {
+    type: 'counter',
+    name: 'cellpay_admission_refusals_total',
+    help: 'Calls the cell refused before any work: cell_overloaded by cause, or stress_traffic_rejected',
+    labelNames: ['cell', 'class', 'cause'],
+  } satisfies CounterDefinition<'cell' | 'class' | 'cause'>,
+  cellOverloadedTotal: {
+    type: 'counter',
+    name: 'cellpay_cell_overloaded_total',
+    help: 'Calls a cell refused as overloaded (cell_overloaded), seen by the gateway',
+    labelNames: ['cell'],
+  } satisfies CounterDefinition<'cell'>,
 } as const;
 
 export type MetricKey = keyof typeof metricDefinitions;
