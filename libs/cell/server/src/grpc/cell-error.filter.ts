@@ -87,7 +87,7 @@ export function grpcErrorOf(
     return { code: refusal.code, details: refusal.message, metadata };
   }
   if (error instanceof AdmissionRefusal) {
-    // Overload is RESOURCE_EXHAUSTED (docs/decisions.md item 32): an answer of a healthy cell at its
+    // Overload is RESOURCE_EXHAUSTED (docs/decisions.md item 34): an answer of a healthy cell at its
     // bound, which a breaker must not count and a client retries after a pause, never at once.
     const code = admissionRefusalStatus(error);
     const facts: Record<string, string> = { cause: error.refusalCause };
