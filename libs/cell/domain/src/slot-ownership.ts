@@ -16,9 +16,14 @@ export type SlotVerdict =
  */
 export interface SlotOwnership {
   verdictOf(slot: number): SlotVerdict;
+  /** The routing epoch the verdicts come from; undefined when no table is followed. */
+  epoch(): bigint | undefined;
 }
 
-export const everySlotOwned: SlotOwnership = { verdictOf: () => ({ kind: 'owned' }) };
+export const everySlotOwned: SlotOwnership = {
+  verdictOf: () => ({ kind: 'owned' }),
+  epoch: () => undefined,
+};
 
 /**
  * The verdicts of one routing table for one cell, read from `table()` on every call so a follower
@@ -37,6 +42,7 @@ export function slotOwnershipOf(cellId: string, table: () => RoutingTable): Slot
       }
       return route.kind === 'frozen' ? { kind: 'frozen', epoch: current.epoch } : { kind: 'owned' };
     },
+    epoch: () => table().epoch,
   };
 }
 

@@ -41,7 +41,10 @@ export async function startCell(unitOfWork: UnitOfWork, idTag = 'T'): Promise<Ce
         idGenerator: new SequenceIdGenerator(idTag),
         glPostingSwitch: { isGlPostingDeferred: () => glDeferred },
         settings: { cellId: 'cell-1', slotCount: 100 },
-        slotOwnership: { verdictOf: (slot) => verdicts.get(slot) ?? { kind: 'owned' } },
+        slotOwnership: {
+          verdictOf: (slot) => verdicts.get(slot) ?? { kind: 'owned' },
+          epoch: () => undefined,
+        },
       }),
       AccountingModule,
       AccountModule,
