@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const observability = await startCellObservability(config, runtime, logger);
-  const routing = await startCellRouting(config, logger);
+  const routing = await startCellRouting(config, logger, observability);
   const topology = await followShardTopology(config, runtime, logger);
   const persistence = {
     ...runtime.persistence,
@@ -71,6 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
       observability.metrics,
       config.CELLPAY_CELL_ID,
     ),
+    ...(routing === undefined ? {} : { slotOwnership: routing.slotOwnership }),
   };
   const app = await startCellGrpcServer(persistence, {
     port: config.CELLPAY_GRPC_PORT,

@@ -21,6 +21,7 @@ import { grpcCellReconciler, type CellReconciler } from './cell-reconciler';
 import { migrateSlots, type MigrationDependencies } from './migrate-slots';
 import { planMigration } from './migration-plan';
 import { MigrationError, MigrationErrorCode } from './migration.exception';
+import { opsRoutingEpochReader } from './routing-epoch-readers';
 
 const cellIds = ['cell-1', 'cell-2'] as const;
 const slotCount = 100;
@@ -150,7 +151,13 @@ describe('migrate-slots on real cells', () => {
       audit: new AuditLog(globalPool),
       shardPool,
       reconcile,
-      limits: { freezeSettleMs: 1_500 },
+      // The drain asks the cell processes for the epoch they enforce (their ops `/routing`).
+      routingEpochReaders: (cellId) => {
+        const cell = cells.get(cellId);
+        return cell === undefined
+          ? []
+          : [opsRoutingEpochReader(cellId, `127.0.0.1:${cell.opsPort}`)];
+      },
     };
   }, 180_000);
 
@@ -459,6 +466,7 @@ describe('migrate-slots on real cells', () => {
           outcome: summary.outcome,
           error: summary.error,
           freezeMs: summary.freezeMs,
+          freezeConfirmation: summary.freezeConfirmation,
           durationMs: summary.durationMs,
           rounds: summary.rounds,
           rowsCopied: summary.rowsCopied,
@@ -630,6 +638,46 @@ describe('migrate-slots on real cells', () => {
     expect((await routing.loadSnapshot())?.slots).toEqual(before?.slots);
     expect(await balanceOf('cell-2', account)).toBeUndefined();
     expect(await balanceOf('cell-1', account)).toBe(1_000n);
+  }, 60_000);
+
+  it('fails when a process of the source stays behind the freeze: slots unfrozen, source whole', async () => {
+    const slot = follower.current().slotsOf('cell-1').at(-4);
+    if (slot === undefined) throw new Error('no slot');
+    const users = usersIn(slot, 2, 'lagging');
+    for (const user of users) await openWallet(user, 'user_wallet');
+    for (const user of users) await topUp(user, 4_000n);
+    const before = await routing.loadSnapshot();
+    if (before === undefined) throw new Error('no routing table');
+    const request = { slots: [slot], targetCellId: 'cell-2', actor: 'migration-test' };
+    const plan = await planMigration(request, dependencies);
+    const real = dependencies.routingEpochReaders?.('cell-1') ?? [];
+    // A second process of cell-1 (think of a relay whose follower lost Redis) still enforces
+    // the epoch before the freeze.
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      routingEpochReaders: () => [
+        ...real,
+        { name: 'cell-1 relay (lagging)', read: () => Promise.resolve(before.epoch) },
+      ],
+      limits: { followersWaitMsMax: 1_000 },
+    });
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.error?.code).toBe(MigrationErrorCode.RoutingFollowersBehind);
+    expect(summary.error?.message).toContain(
+      `cell-1 relay (lagging) enforces epoch ${before.epoch}`,
+    );
+    expect(summary.timeline.map((entry) => entry.step)).not.toContain('lock-source');
+    const after = await routing.loadSnapshot();
+    expect(after?.slots).toEqual(before.slots);
+    expect(after?.epoch).toBe(before.epoch + 2n);
+    for (const user of users) {
+      expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(4_000n);
+    }
+    const [left] = await shardPool('cell-2').query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
+      [`acc\\_${String(slot).padStart(4, '0')}%`],
+    );
+    expect(Number(left[0]?.['row_count'])).toBe(0);
   }, 60_000);
 
   it("stops at the operator's interrupt: slots unfrozen, nothing left on the target", async () => {

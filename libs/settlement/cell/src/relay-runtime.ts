@@ -20,8 +20,12 @@ import {
   type MysqlEndpoint,
   type RedisEndpoint,
 } from '@cellpay/connections';
+import { slotOwnershipOf } from '@cellpay/cell-domain';
 import {
   createSwitchFollower,
+  RoutingFollower,
+  RoutingStore,
+  routingRedisKeys,
   SwitchStore,
   switchRedisKeys,
   type SwitchValues,
@@ -84,8 +88,14 @@ export interface RelayRuntimeOptions {
   readonly topicReplicationFactor?: number;
   readonly batchSizeMax: number;
   readonly opsPort: number;
-  /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
+  /**
+   * The global zone: where the `cross_cell_payments_paused` switch lives, and the routing table
+   * the inbound events are applied by (an event for an account whose slot moved is forwarded to
+   * its owner). Absent: never paused, and every slot is owned (no table followed).
+   */
   readonly switches?: { readonly globalMysql: MysqlEndpoint; readonly redis: RedisEndpoint };
+  /** The Redis key prefix of the routing table (`CELLPAY_REDIS_PREFIX`); default `cellpay`. */
+  readonly redisPrefix?: string;
 }
 
 /**
@@ -150,6 +160,7 @@ export async function startRelayRuntime(
   const unitOfWork = new MysqlCellStore(pool);
   const store = new MysqlSettlementStore();
   const clock = new SystemClock();
+  const routing = await followRouting(options, logger);
   @Module({
     imports: [
       CellPersistenceModule.register({
@@ -160,6 +171,9 @@ export async function startRelayRuntime(
         // process catches up any backlog its own deferral switch left.
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId, slotCount: options.slotCount },
+        ...(routing === undefined
+          ? {}
+          : { slotOwnership: slotOwnershipOf(cellId, () => routing.follower.current()) }),
       }),
       AccountingModule,
       SettlementCellModule.register({ store, router: noSagasStartHere }),
@@ -173,7 +187,16 @@ export async function startRelayRuntime(
   const registry = createMetricsRegistry();
   const metrics = createCellpayMetrics(registry);
   const readiness = new ReadinessState(['mysql', 'kafka', 'switches']);
-  const ops = await startOpsServer({ port: options.opsPort, registry, readiness });
+  const ops = await startOpsServer({
+    port: options.opsPort,
+    registry,
+    readiness,
+    routingEpoch: () => routing?.follower.current().epoch,
+  });
+  if (routing !== undefined) {
+    metrics.routingEpoch.set(Number(routing.follower.current().epoch));
+    routing.follower.onChange((table) => metrics.routingEpoch.set(Number(table.epoch)));
+  }
 
   const switches = await followSwitches(options, logger);
   readiness.set('switches', true, switches === undefined ? 'not followed' : 'following');
@@ -285,11 +308,50 @@ export async function startRelayRuntime(
       await consumer.disconnect();
       await producer.disconnect();
       await switches?.stop();
+      await routing?.close();
       await lock.release();
       await shadowLock.release();
       await ops.close();
       await context.close();
       await pool.end();
+    },
+  };
+}
+
+interface RelayRouting {
+  readonly follower: RoutingFollower;
+  close(): Promise<void>;
+}
+
+/** The routing table, followed like the cell process follows it (Redis announcements, DB reads). */
+async function followRouting(
+  options: RelayRuntimeOptions,
+  logger: Logger,
+): Promise<RelayRouting | undefined> {
+  if (options.switches === undefined) return undefined;
+  const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
+    connectionsMax: 2,
+    queuedRequestsMax: 16,
+    connectTimeoutMs: 5_000,
+  });
+  const redis = createRedis(options.switches.redis);
+  const subscriber = createRedis(options.switches.redis);
+  const follower = new RoutingFollower(
+    new RoutingStore(globalPool),
+    redis,
+    subscriber,
+    { keys: routingRedisKeys(options.redisPrefix) },
+    (error) => logger.warn({ err: error }, 'routing: refresh failed; keeping the last table'),
+  );
+  const table = await follower.start();
+  logger.info({ epoch: String(table.epoch) }, 'relay follows the routing table');
+  return {
+    follower,
+    close: async () => {
+      await follower.stop();
+      redis.disconnect();
+      subscriber.disconnect();
+      await globalPool.end();
     },
   };
 }
