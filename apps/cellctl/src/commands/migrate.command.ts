@@ -11,8 +11,10 @@ import {
 import {
   grpcCellReconciler,
   migrateSlots,
+  opsRoutingEpochReader,
   planMigration,
   type MigrationProgress,
+  type RoutingEpochReaders,
 } from '@cellpay/migration';
 
 import type { CommandRunner } from '../cellctl';
@@ -24,11 +26,12 @@ interface MigrateOptions {
   to: string;
   yes?: boolean;
   skipReconcile?: boolean;
+  skipEpochCheck?: boolean;
 }
 
-/** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form). */
-function parseAddressList(spec: string, variable: string): Map<string, string> {
-  const entries = spec
+/** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form); a cell may repeat. */
+function parseAddressEntries(spec: string, variable: string): (readonly [string, string])[] {
+  return spec
     .split(',')
     .filter(Boolean)
     .map((item) => {
@@ -36,7 +39,22 @@ function parseAddressList(spec: string, variable: string): Map<string, string> {
       if (at <= 0) throw new Error(`${variable}: expected cell-N=value, got '${item}'`);
       return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
     });
-  return new Map(entries);
+}
+
+function parseAddressList(spec: string, variable: string): Map<string, string> {
+  return new Map(parseAddressEntries(spec, variable));
+}
+
+/**
+ * `cell-1=host:port,cell-1=host:port,...`: the ops ports of every process that enforces the
+ * routing table for a cell (the cell process and its relay), asked for their epoch on `/routing`.
+ */
+function opsEpochReaders(spec: string): RoutingEpochReaders {
+  const entries = parseAddressEntries(spec, 'CELLPAY_CELL_OPS_ADDRESSES');
+  return (cellId) =>
+    entries
+      .filter(([owner]) => owner === cellId)
+      .map(([owner, address]) => opsRoutingEpochReader(owner, address));
 }
 
 /** The shards by cell: `--local` or `CELLPAY_CELL_SHARDS`, as every cellctl command reads them. */
@@ -60,6 +78,10 @@ export function registerMigrateCommands(
     .argument('<slots>', 'comma-separated slot numbers, all owned by one cell')
     .requiredOption('--to <cell>', 'the cell that takes the slots')
     .option('--skip-reconcile', 'do not run the cells’ reconciliation (no cell addresses known)')
+    .option(
+      '--skip-epoch-check',
+      'do not ask the source’s processes for their routing epoch after the freeze (no ops addresses known): wait 1.5 s and trust them',
+    )
     .option('--yes', 'do not ask for confirmation')
     .action((slotList: string, options: MigrateOptions) =>
       run(async ({ context, terminal, confirm, onClose }) => {
@@ -88,6 +110,12 @@ export function registerMigrateCommands(
         if (options.skipReconcile !== true && (addressSpec === undefined || addressSpec === '')) {
           throw new Error(
             'set CELLPAY_CELL_ADDRESSES (cell-1=host:port,...) so both cells can reconcile, or pass --skip-reconcile',
+          );
+        }
+        const opsSpec = env['CELLPAY_CELL_OPS_ADDRESSES'];
+        if (options.skipEpochCheck !== true && (opsSpec === undefined || opsSpec === '')) {
+          throw new Error(
+            'set CELLPAY_CELL_OPS_ADDRESSES (cell-1=host:port,... the ops ports of each cell and its relay) so the freeze can be confirmed, or pass --skip-epoch-check',
           );
         }
         const routing = new RoutingStore(context.globalPool());
@@ -134,6 +162,9 @@ export function registerMigrateCommands(
                   parseAddressList(addressSpec, 'CELLPAY_CELL_ADDRESSES'),
                 ),
               }),
+          ...(options.skipEpochCheck === true || opsSpec === undefined
+            ? {}
+            : { routingEpochReaders: opsEpochReaders(opsSpec) }),
           onProgress: (event: MigrationProgress) =>
             terminal.err(
               `[${String(event.elapsedMs).padStart(7)} ms] ${event.step} ${event.phase}${event.detail === undefined ? '' : `: ${event.detail}`}`,
