@@ -9,10 +9,9 @@ import {
   requireAccount,
   SequenceIdGenerator,
   signedAmount,
-  slotOwnershipOf,
 } from '@cellpay/cell-domain';
 import { type CurrencyCode } from '@cellpay/money';
-import { type CellRoute, RoutingTable, slotOf, type SlotRoute } from '@cellpay/routing';
+import { slotOf } from '@cellpay/routing';
 import { type SettlementEvent, SettlementEventType } from '@cellpay/settlement-domain';
 
 import {
@@ -21,68 +20,14 @@ import {
   startSettlementCell,
   userOn,
 } from './__tests__/settlement-cell.harness';
+import { cellIds, RoutingWorld, slotCount } from './__tests__/routing-world';
 import { CellOutboxSource } from './cell-outbox-source';
-import { routerOf } from './cell-router';
 import { reconcileGlobal } from './global-reconciliation';
 import { MemorySettlementStore } from './memory/memory-settlement-store';
 import {
   forwardedAtEpochAttribute,
   RoutingBehindForwarderError,
 } from './use-cases/apply-settlement-event.use-case';
-
-const slotCount = 100;
-const cellIds = ['cell-1', 'cell-2', 'cell-3'] as const;
-
-/**
- * One routing table history and each cell's view of it: a cell's follower may be behind the
- * newest table, which is what the forwarding rules must survive.
- */
-class RoutingWorld {
-  private newest: RoutingTable;
-  private readonly views = new Map<string, RoutingTable>();
-
-  constructor() {
-    const cells: CellRoute[] = cellIds.map((cellId) => ({
-      cellId,
-      homeRegion: 'region-a',
-      standbyRegion: 'region-b',
-      activeRegion: 'region-a',
-      state: 'active',
-    }));
-    const slots: SlotRoute[] = Array.from({ length: slotCount }, (_, slot) => ({
-      slot,
-      cellId: cellIds[slot % cellIds.length] ?? 'cell-1',
-      state: 'active',
-    }));
-    this.newest = new RoutingTable({ epoch: 1n, slotCount, cells, slots, overrides: [] });
-    for (const cellId of cellIds) this.views.set(cellId, this.newest);
-  }
-
-  /** A routing change (epoch + 1) that the given cells' followers see at once. */
-  change(slot: number, route: Omit<SlotRoute, 'slot'>, seenBy: readonly string[] = cellIds): void {
-    const snapshot = this.newest.snapshot;
-    this.newest = new RoutingTable({
-      ...snapshot,
-      epoch: snapshot.epoch + 1n,
-      slots: snapshot.slots.map((each) => (each.slot === slot ? { slot, ...route } : each)),
-    });
-    for (const cellId of seenBy) this.views.set(cellId, this.newest);
-  }
-
-  catchUp(cellId: string): void {
-    this.views.set(cellId, this.newest);
-  }
-
-  viewOf(cellId: string): RoutingTable {
-    const view = this.views.get(cellId);
-    if (view === undefined) throw new Error(`no cell ${cellId}`);
-    return view;
-  }
-
-  get epoch(): bigint {
-    return this.newest.epoch;
-  }
-}
 
 describe('settlement events for an account whose slot moved', () => {
   let world: RoutingWorld;
@@ -95,7 +40,7 @@ describe('settlement events for an account whose slot moved', () => {
   const all = (): SettlementCellUnderTest[] => [...cells.values()];
   const balance = async (cellId: string, accountId: string): Promise<string> =>
     (await cellOf(cellId).accounts.balance(accountId)).balanceMinor;
-  const initialRouter = routerOf(() => new RoutingWorld().viewOf('cell-1'));
+  const initialRouter = new RoutingWorld().routingOf('cell-1').router;
   const merchantId = userOn(initialRouter, 'cell-1', 'moving-shop');
   const merchantSlot = slotOf(merchantId, slotCount);
   let merchantAccountId: string;
@@ -106,15 +51,15 @@ describe('settlement events for an account whose slot moved', () => {
     world = new RoutingWorld();
     cells = new Map();
     for (const cellId of cellIds) {
-      const view = (): RoutingTable => world.viewOf(cellId);
+      const { router, slotOwnership } = world.routingOf(cellId);
       cells.set(
         cellId,
         await startSettlementCell(
           cellId,
           new MemoryCellStore(),
           new MemorySettlementStore(),
-          routerOf(view),
-          slotOwnershipOf(cellId, view),
+          router,
+          slotOwnership,
         ),
       );
     }
