@@ -87,23 +87,17 @@ export function requireWritableAccounts(
     const slot = userSlotOfAccountId(accountId);
     if (slot === undefined) continue;
     const verdict = ownership.verdictOf(slot);
-    if (verdict.kind === 'frozen') {
-      throw new SlotNotWritableError(
-        CellErrorCode.SlotFrozen,
-        accountId,
-        slot,
-        verdict.epoch,
-        `account ${accountId} is in slot ${slot}, frozen at epoch ${verdict.epoch}`,
-      );
-    }
-    if (verdict.kind === 'not_owned') {
-      throw new SlotNotWritableError(
-        CellErrorCode.SlotNotOwnedAtEpoch,
-        accountId,
-        slot,
-        verdict.epoch,
-        `account ${accountId} is in slot ${slot}, owned by ${verdict.ownerCellId} at epoch ${verdict.epoch}`,
-      );
-    }
+    if (verdict.kind === 'owned') continue;
+    const [code, state] =
+      verdict.kind === 'frozen'
+        ? ([CellErrorCode.SlotFrozen, 'frozen'] as const)
+        : ([CellErrorCode.SlotNotOwnedAtEpoch, `owned by ${verdict.ownerCellId}`] as const);
+    throw new SlotNotWritableError(
+      code,
+      accountId,
+      slot,
+      verdict.epoch,
+      `account ${accountId} is in slot ${slot}, ${state} at epoch ${verdict.epoch}`,
+    );
   }
 }

@@ -357,6 +357,14 @@ describe('migrate-slots on real cells', () => {
     return Number(found[0]?.['row_count']);
   }
 
+  async function accountsOfSlot(cellId: string, slot: number): Promise<number> {
+    const [found] = await shardPool(cellId).query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
+      [`acc\\_${String(slot).padStart(4, '0')}%`],
+    );
+    return Number(found[0]?.['row_count']);
+  }
+
   async function balanceOf(cellId: string, accountId: string): Promise<bigint | undefined> {
     const [found] = await shardPool(cellId).query<RowDataPacket[]>(
       'SELECT balance_minor FROM accounts WHERE id = ?',
@@ -673,11 +681,7 @@ describe('migrate-slots on real cells', () => {
     for (const user of users) {
       expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(4_000n);
     }
-    const [left] = await shardPool('cell-2').query<RowDataPacket[]>(
-      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
-      [`acc\\_${String(slot).padStart(4, '0')}%`],
-    );
-    expect(Number(left[0]?.['row_count'])).toBe(0);
+    expect(await accountsOfSlot('cell-2', slot)).toBe(0);
   }, 60_000);
 
   it("stops at the operator's interrupt: slots unfrozen, nothing left on the target", async () => {
@@ -702,11 +706,7 @@ describe('migrate-slots on real cells', () => {
     expect(summary.timeline.map((entry) => entry.step)).not.toContain('flip');
     const after = await routing.loadSnapshot();
     expect(after?.slots).toEqual(before?.slots);
-    const [left] = await shardPool('cell-2').query<RowDataPacket[]>(
-      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
-      [`acc\\_${String(slot).padStart(4, '0')}%`],
-    );
-    expect(Number(left[0]?.['row_count'])).toBe(0);
+    expect(await accountsOfSlot('cell-2', slot)).toBe(0);
     for (const user of users) {
       expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(5_000n);
     }

@@ -16,6 +16,7 @@ import { type SettlementEvent, SettlementEventType } from '@cellpay/settlement-d
 
 import {
   deliverAll,
+  payerAndMerchant,
   type SettlementCellUnderTest,
   startSettlementCell,
   userOn,
@@ -63,34 +64,14 @@ describe('settlement events for an account whose slot moved', () => {
         ),
       );
     }
-    merchantAccountId = (
-      await cellOf('cell-1').accounts.openAccount({
-        kind: AccountKind.Merchant,
-        ownerId: merchantId,
-        currency: 'CNY',
-      })
-    ).accountId;
-    const payer = cellOf('cell-2');
-    payerAccountId = (
-      await payer.accounts.openAccount({
-        kind: AccountKind.UserWallet,
-        ownerId: userOn(initialRouter, 'cell-2', 'payer'),
-        currency: 'CNY',
-      })
-    ).accountId;
-    const funding = await payer.accounts.openAccount({
-      kind: AccountKind.ExternalFunding,
-      ownerId: 'bank',
-      currency: 'CNY',
-    });
-    await payer.accounts.topUp({
-      clientId: 'test',
-      requestId: 'fund',
-      fromAccountId: funding.accountId,
-      toAccountId: payerAccountId,
-      amountMinor: '10000',
-      currency: 'CNY',
-    });
+    // The helper names the merchant `${tag}-shop`: the one whose slot is computed above.
+    ({ merchantAccountId, payerAccountId } = await payerAndMerchant(
+      initialRouter,
+      cellOf('cell-2'),
+      cellOf('cell-1'),
+      'moving',
+      '10000',
+    ));
   });
 
   afterEach(async () => {

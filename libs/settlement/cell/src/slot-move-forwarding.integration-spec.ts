@@ -1,20 +1,19 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
-
-import { AccountKind, requireAccount } from '@cellpay/cell-domain';
-import { createIdempotentProducer, createKafka } from '@cellpay/connections';
+import { requireAccount } from '@cellpay/cell-domain';
 import { slotOf } from '@cellpay/routing';
 import { ensureSettlementTopics } from '@cellpay/settlement-messaging';
-import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
+import { pollUntil } from '@cellpay/testing';
 
 import {
   CellSettlementProcess,
   DeliveryLog,
   dropRealCells,
+  openTestKafka,
   type RealCell,
   startRealCells,
+  type TestKafka,
 } from './__tests__/real-cells.fixture';
 import { RoutingWorld, slotCount } from './__tests__/routing-world';
-import { userOn } from './__tests__/settlement-cell.harness';
+import { payerAndMerchant } from './__tests__/settlement-cell.harness';
 import { reconcileGlobal } from './global-reconciliation';
 
 /**
@@ -23,12 +22,8 @@ import { reconcileGlobal } from './global-reconciliation';
  * zero-balance anchor the move leaves behind, even when Kafka delivers it twice.
  */
 describe('a cross-cell credit for a payee whose slot moves before it is applied', () => {
-  const infra = readInfraEndpoints();
   const world = new RoutingWorld();
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let prefix: string;
+  let testKafka: TestKafka | undefined;
   let cells: RealCell[];
   let processes: Map<string, CellSettlementProcess>;
   const log = new DeliveryLog();
@@ -45,11 +40,8 @@ describe('a cross-cell credit for a payee whose slot moves before it is applied'
   };
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: infra.kafka.brokers, clientId: 'slot-move-forwarding' });
-    admin = kafka.admin();
-    producer = createIdempotentProducer(kafka);
-    await Promise.all([admin.connect(), producer.connect()]);
-    prefix = uniqueName('stlfwd');
+    testKafka = await openTestKafka('slot-move-forwarding', 'stlfwd');
+    const { kafka, admin, producer, prefix } = testKafka;
     cells = await startRealCells(world.routingOf('cell-1').router, 3, {
       routingOf: (cellId) => world.routingOf(cellId),
     });
@@ -69,47 +61,20 @@ describe('a cross-cell credit for a payee whose slot moves before it is applied'
   afterAll(async () => {
     for (const process of processes?.values() ?? []) await process.stop();
     if (cells !== undefined) await dropRealCells(cells);
-    await admin
-      .deleteTopics({
-        topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`${prefix}.`)),
-      })
-      .catch(() => undefined);
-    await producer.disconnect();
-    await admin.disconnect();
+    await testKafka?.close();
   }, 120_000);
 
   it('is applied once on the new owner, never on the anchor, and the payment settles', async () => {
     const router = world.routingOf('cell-1').router;
-    const merchantId = userOn(router, 'cell-1', 'fwd-shop');
-    const merchantSlot = slotOf(merchantId, slotCount);
-    const merchantAccountId = (
-      await cellOf('cell-1').accounts.openAccount({
-        kind: AccountKind.Merchant,
-        ownerId: merchantId,
-        currency: 'CNY',
-      })
-    ).accountId;
     const payer = cellOf('cell-2');
-    const payerAccountId = (
-      await payer.accounts.openAccount({
-        kind: AccountKind.UserWallet,
-        ownerId: userOn(router, 'cell-2', 'fwd-payer'),
-        currency: 'CNY',
-      })
-    ).accountId;
-    const funding = await payer.accounts.openAccount({
-      kind: AccountKind.ExternalFunding,
-      ownerId: 'bank',
-      currency: 'CNY',
-    });
-    await payer.accounts.topUp({
-      clientId: 'test',
-      requestId: 'fwd-fund',
-      fromAccountId: funding.accountId,
-      toAccountId: payerAccountId,
-      amountMinor: '10000',
-      currency: 'CNY',
-    });
+    const { merchantId, merchantAccountId, payerAccountId } = await payerAndMerchant(
+      router,
+      payer,
+      cellOf('cell-1'),
+      'fwd',
+      '10000',
+    );
+    const merchantSlot = slotOf(merchantId, slotCount);
 
     // Every relay runs; cell-1's consumer does not yet: the credit waits in Kafka. Each relay
     // "crashes" once between publishing and marking, so Kafka carries the credit, its forward

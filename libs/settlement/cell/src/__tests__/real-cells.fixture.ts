@@ -7,7 +7,12 @@ import {
   MysqlCellStore,
   shadowTables,
 } from '@cellpay/cell-data-access';
-import { createConsumer, createMysqlPool } from '@cellpay/connections';
+import {
+  createConsumer,
+  createIdempotentProducer,
+  createKafka,
+  createMysqlPool,
+} from '@cellpay/connections';
 import type { SettlementEvent } from '@cellpay/settlement-domain';
 import {
   type ApplyOutcome,
@@ -249,4 +254,36 @@ export async function startSettlementProcesses(
     await process.startConsumer();
   }
   return processes;
+}
+
+/** A test's Kafka clients and its own topic prefix; `close` deletes the prefix's topics. */
+export interface TestKafka {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly prefix: string;
+  close(): Promise<void>;
+}
+
+export async function openTestKafka(clientId: string, prefixTag: string): Promise<TestKafka> {
+  const kafka = createKafka({ brokers: readInfraEndpoints().kafka.brokers, clientId });
+  const admin = kafka.admin();
+  const producer = createIdempotentProducer(kafka);
+  await Promise.all([admin.connect(), producer.connect()]);
+  const prefix = uniqueName(prefixTag);
+  return {
+    kafka,
+    admin,
+    producer,
+    prefix,
+    close: async () => {
+      await admin
+        .deleteTopics({
+          topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`${prefix}.`)),
+        })
+        .catch(() => undefined);
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
 }
