@@ -201,7 +201,7 @@ export async function startRelayRuntime(
   const switches = await followSwitches(options, logger);
   readiness.set('switches', true, switches === undefined ? 'not followed' : 'following');
   const pause: RelayPause = {
-    isPaused: () => switches?.current().value.crossCellPaymentsPaused ?? false,
+    isPaused: () => switches?.follower.current().value.crossCellPaymentsPaused ?? false,
   };
   const lock = new MysqlRelayLeaderLock(pool, relayLockName(options.shard.database));
   const source = new CellOutboxSource(unitOfWork, store, lock, pause);
@@ -307,7 +307,7 @@ export async function startRelayRuntime(
       await shadowRelay.stop();
       await consumer.disconnect();
       await producer.disconnect();
-      await switches?.stop();
+      await switches?.close();
       await routing?.close();
       await lock.release();
       await shadowLock.release();
@@ -359,20 +359,31 @@ async function followRouting(
 async function followSwitches(
   options: RelayRuntimeOptions,
   logger: Logger,
-): Promise<VersionedFollower<SwitchValues> | undefined> {
+): Promise<{ follower: VersionedFollower<SwitchValues>; close(): Promise<void> } | undefined> {
   if (options.switches === undefined) return undefined;
   const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
     connectionsMax: 2,
     queuedRequestsMax: 100,
     connectTimeoutMs: 5_000,
   });
+  const redis = createRedis(options.switches.redis);
+  const subscriber = createRedis(options.switches.redis);
   const follower = createSwitchFollower(
     new SwitchStore(globalPool),
-    createRedis(options.switches.redis),
-    createRedis(options.switches.redis),
+    redis,
+    subscriber,
     { keys: switchRedisKeys() },
     (error) => logger.warn({ err: error }, 'switches: refresh failed'),
   );
   await follower.start();
-  return follower;
+  // A relay restarts its runtime after a failover: its connections must go with the old one.
+  return {
+    follower,
+    close: async () => {
+      await follower.stop();
+      redis.disconnect();
+      subscriber.disconnect();
+      await globalPool.end();
+    },
+  };
 }
