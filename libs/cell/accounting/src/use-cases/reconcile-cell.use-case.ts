@@ -272,7 +272,8 @@ export class ReconcileCellUseCase {
         for (const payment of page) {
           // Settlement journals name the saga too (a cross-cell payment's ID), but they are the
           // other cell's side of it: one is written here when a payee's slot moved into the
-          // payer's own cell and the credit was passed back (docs/decisions.md, item 32).
+          // payer's own cell and the credit was passed back (docs/decisions.md, "A settlement
+          // event for an account whose slot moved is forwarded").
           const payeeNet = (journals: readonly Journal[]): bigint =>
             journals
               .filter((journal) => journal.kind !== JournalKind.Settlement)

@@ -179,7 +179,8 @@ export class ApplySettlementEventUseCase implements EventApplier {
   }
 
   /**
-   * Whether this cell must pass the event on instead of applying it (docs/decisions.md, item 32):
+   * Whether this cell must pass the event on instead of applying it (docs/decisions.md, "A
+   * settlement event for an account whose slot moved is forwarded"):
    * a request (credit, refund debit) for an account whose slot another cell owns now goes to that
    * cell; a reply to a request this cell forwarded goes back to the request's sender. Undefined:
    * apply here. A frozen slot throws (retryable), and so does a forwarded event that names a newer
