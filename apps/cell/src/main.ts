@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const observability = await startCellObservability(config, runtime, logger);
-  const routing = await startCellRouting(config, logger);
+  const routing = await startCellRouting(config, logger, observability);
   const topology = await followShardTopology(config, runtime, logger);
   const switches = await startCellSwitches(config, logger);
   const calls = new DrainingUnitOfWork(
@@ -80,7 +80,11 @@ async function main(argv: readonly string[]): Promise<number> {
       config.CELLPAY_CELL_ID,
     ),
   );
-  const persistence = { ...runtime.persistence, unitOfWork: calls };
+  const persistence = {
+    ...runtime.persistence,
+    unitOfWork: calls,
+    ...(routing === undefined ? {} : { slotOwnership: routing.slotOwnership }),
+  };
   const app = await startCellGrpcServer(persistence, {
     port: config.CELLPAY_GRPC_PORT,
     logger,

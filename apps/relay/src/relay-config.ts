@@ -17,7 +17,10 @@ export const relayConfigSchema = {
   /** The cell's own shard. */
   CELLPAY_MYSQL_URL: stringSetting({ pattern: /^mysql:\/\/.+/ }),
   CELLPAY_MYSQL_CONNECTIONS_MAX: integerSetting({ min: 2, max: 200, defaultValue: 8 }),
-  /** The global zone, for the `cross_cell_payments_paused` switch; empty: never paused. */
+  /**
+   * The global zone, for the `cross_cell_payments_paused` switch and the routing table (events
+   * for accounts whose slot moved are forwarded); empty: never paused, every slot owned.
+   */
   CELLPAY_GLOBAL_MYSQL_URL: stringSetting({ pattern: /^(mysql:\/\/.+)?$/, defaultValue: '' }),
   CELLPAY_REDIS_URL: stringSetting({ pattern: /^(redis:\/\/.+)?$/, defaultValue: '' }),
   CELLPAY_REDIS_PREFIX: stringSetting({ pattern: /^[a-z0-9_:-]{1,64}$/, defaultValue: 'cellpay' }),
@@ -73,6 +76,7 @@ export function relayRuntimeOptionsOf(config: RelayConfig): RelayRuntimeOptions 
     topicReplicationFactor: config.CELLPAY_KAFKA_REPLICATION_FACTOR,
     batchSizeMax: config.CELLPAY_OUTBOX_BATCH_SIZE_MAX,
     opsPort: config.CELLPAY_OPS_PORT,
+    redisPrefix: config.CELLPAY_REDIS_PREFIX,
     ...(redisUrl === undefined
       ? {}
       : {

@@ -7,6 +7,8 @@ import {
   startOpsServer,
 } from '@cellpay/observability';
 
+import type { RoutingTable } from '@cellpay/routing';
+
 import type { CellConfig } from '../cell-config';
 import type { CellRuntime } from '../cell-runtime';
 
@@ -18,7 +20,18 @@ export interface CellObservability {
   readonly port: number;
   readonly metrics: CellpayMetrics;
   readonly readiness: ReadinessState;
+  /**
+   * Exports the epoch of the routing table the cell enforces, as the `cellpay_routing_epoch` gauge
+   * and on `GET /routing` (null until a table is followed), so a migration can wait for it.
+   */
+  followRouting(routing: RoutingSource): void;
   close(): Promise<void>;
+}
+
+/** The part of a routing follower the ops port reads. */
+export interface RoutingSource {
+  current(): RoutingTable;
+  onChange(listener: (table: RoutingTable) => void): void;
 }
 
 /**
@@ -33,7 +46,13 @@ export async function startCellObservability(
   const registry = createMetricsRegistry();
   const metrics = createCellpayMetrics(registry);
   const readiness = new ReadinessState(['grpc', 'shard']);
-  const server = await startOpsServer({ port: config.CELLPAY_OPS_PORT, registry, readiness });
+  let routing: RoutingSource | undefined;
+  const server = await startOpsServer({
+    port: config.CELLPAY_OPS_PORT,
+    registry,
+    readiness,
+    routingEpoch: () => routing?.current().epoch,
+  });
   const pingShard = () =>
     runtime.ping().then(
       () => readiness.set('shard', true, 'answering'),
@@ -50,6 +69,11 @@ export async function startCellObservability(
     port: server.port,
     metrics,
     readiness,
+    followRouting: (source) => {
+      routing = source;
+      metrics.routingEpoch.set(Number(source.current().epoch));
+      source.onChange((table) => metrics.routingEpoch.set(Number(table.epoch)));
+    },
     close: async () => {
       clearInterval(timer);
       await server.close();

@@ -348,7 +348,15 @@ async function migrationDrill(
     name,
     (onProgress) =>
       migrateSlots(plan, request, {
-        ...migrationDependenciesOf(context, routing, shardPool, addressSpec),
+        // With the source's ops addresses the freeze is confirmed by each of its processes;
+        // without them the migration falls back to its fixed wait and reports it as assumed.
+        ...migrationDependenciesOf(
+          context,
+          routing,
+          shardPool,
+          addressSpec,
+          env['CELLPAY_CELL_OPS_ADDRESSES'],
+        ),
         onProgress: (event) => {
           onProgress(event);
           terminal.err(progressLine(event));

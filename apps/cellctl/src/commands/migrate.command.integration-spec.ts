@@ -128,13 +128,31 @@ describe('cellctl migrate-slots', () => {
       err: expect.stringContaining('set CELLPAY_CELL_ADDRESSES'),
     });
     expect(
-      await cellctl(['migrate-slots', '1,7', '--to', 'cell-2', '--yes', '--skip-reconcile']),
+      await cellctl(['migrate-slots', '1', '--to', 'cell-2', '--yes', '--skip-reconcile']),
+    ).toMatchObject({ code: 1, err: expect.stringContaining('set CELLPAY_CELL_OPS_ADDRESSES') });
+    expect(
+      await cellctl([
+        'migrate-slots',
+        '1,7',
+        '--to',
+        'cell-2',
+        '--yes',
+        '--skip-reconcile',
+        '--skip-epoch-check',
+      ]),
     ).toMatchObject({ code: 1, err: expect.stringContaining('slot_not_owned_by_source') });
     expect(await accountsIn('cell-1')).toEqual([accountId]);
   });
 
   it('changes nothing unless confirmed', async () => {
-    const refused = await cellctl(['migrate-slots', '1', '--to', 'cell-2', '--skip-reconcile']);
+    const refused = await cellctl([
+      'migrate-slots',
+      '1',
+      '--to',
+      'cell-2',
+      '--skip-reconcile',
+      '--skip-epoch-check',
+    ]);
     expect(refused.code).toBe(0);
     expect(refused.out).toMatch(/move slots 1 from cell-1 to cell-2 \(routing epoch 1, mig_/);
     expect(refused.out).toMatch(/^accounts\s+1$/m);
@@ -150,6 +168,7 @@ describe('cellctl migrate-slots', () => {
       'cell-2',
       '--yes',
       '--skip-reconcile',
+      '--skip-epoch-check',
     ]);
     expect(moved.code).toBe(0);
     expect(moved.err).toMatch(/flip done/);

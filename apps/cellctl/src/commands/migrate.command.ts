@@ -11,9 +11,11 @@ import {
 import {
   grpcCellReconciler,
   migrateSlots,
+  opsRoutingEpochReader,
   planMigration,
   type MigrationDependencies,
   type MigrationProgress,
+  type RoutingEpochReaders,
 } from '@cellpay/migration';
 
 import type { CommandRunner } from '../cellctl';
@@ -26,11 +28,12 @@ interface MigrateOptions {
   to: string;
   yes?: boolean;
   skipReconcile?: boolean;
+  skipEpochCheck?: boolean;
 }
 
-/** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form). */
-function parseAddressList(spec: string, variable: string): Map<string, string> {
-  const entries = spec
+/** `cell-1=host:port,...` (the gateway's CELLPAY_CELL_ADDRESSES form); a cell may repeat. */
+function parseAddressEntries(spec: string, variable: string): (readonly [string, string])[] {
+  return spec
     .split(',')
     .filter(Boolean)
     .map((item) => {
@@ -38,7 +41,22 @@ function parseAddressList(spec: string, variable: string): Map<string, string> {
       if (at <= 0) throw new Error(`${variable}: expected cell-N=value, got '${item}'`);
       return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
     });
-  return new Map(entries);
+}
+
+function parseAddressList(spec: string, variable: string): Map<string, string> {
+  return new Map(parseAddressEntries(spec, variable));
+}
+
+/**
+ * `cell-1=host:port,cell-1=host:port,...`: the ops ports of every process that enforces the
+ * routing table for a cell (the cell process and its relay), asked for their epoch on `/routing`.
+ */
+function opsEpochReaders(spec: string): RoutingEpochReaders {
+  const entries = parseAddressEntries(spec, 'CELLPAY_CELL_OPS_ADDRESSES');
+  return (cellId) =>
+    entries
+      .filter(([owner]) => owner === cellId)
+      .map(([owner, address]) => opsRoutingEpochReader(owner, address));
 }
 
 /** The shards by cell: `--local` or `CELLPAY_CELL_SHARDS`, as every cellctl command reads them. */
@@ -77,13 +95,15 @@ export function shardPoolsOf(
 
 /**
  * What a migration needs of the control plane: the routing store, publishing each committed table
- * to Redis, the audit log, the shards, and (with the cells' addresses) both cells' reconciliation.
+ * to Redis, the audit log, the shards, (with the cells' addresses) both cells' reconciliation, and
+ * (with the ops addresses of the source's processes) the freeze confirmed by each of them.
  */
 export function migrationDependenciesOf(
   context: ControlPlaneContext,
   routing: RoutingStore,
   shardPool: (cellId: string) => Pool,
   cellAddresses: string | undefined,
+  cellOpsAddresses?: string,
 ): MigrationDependencies {
   return {
     routing,
@@ -101,6 +121,9 @@ export function migrationDependenciesOf(
       : {
           reconcile: grpcCellReconciler(parseAddressList(cellAddresses, 'CELLPAY_CELL_ADDRESSES')),
         }),
+    ...(cellOpsAddresses === undefined || cellOpsAddresses === ''
+      ? {}
+      : { routingEpochReaders: opsEpochReaders(cellOpsAddresses) }),
   };
 }
 
@@ -122,6 +145,10 @@ export function registerMigrateCommands(
     .argument('<slots>', 'comma-separated slot numbers, all owned by one cell')
     .requiredOption('--to <cell>', 'the cell that takes the slots')
     .option('--skip-reconcile', 'do not run the cells’ reconciliation (no cell addresses known)')
+    .option(
+      '--skip-epoch-check',
+      'do not ask the source’s processes for their routing epoch after the freeze (no ops addresses known): wait 1.5 s and trust them',
+    )
     .option('--yes', 'do not ask for confirmation')
     .action((slotList: string, options: MigrateOptions) =>
       run(async ({ context, terminal, confirm, onClose }) => {
@@ -133,6 +160,12 @@ export function registerMigrateCommands(
         if (options.skipReconcile !== true && (addressSpec === undefined || addressSpec === '')) {
           throw new Error(
             'set CELLPAY_CELL_ADDRESSES (cell-1=host:port,...) so both cells can reconcile, or pass --skip-reconcile',
+          );
+        }
+        const opsSpec = env['CELLPAY_CELL_OPS_ADDRESSES'];
+        if (options.skipEpochCheck !== true && (opsSpec === undefined || opsSpec === '')) {
+          throw new Error(
+            'set CELLPAY_CELL_OPS_ADDRESSES (cell-1=host:port,... the ops ports of each cell and its relay) so the freeze can be confirmed, or pass --skip-epoch-check',
           );
         }
         const routing = new RoutingStore(context.globalPool());
@@ -167,6 +200,7 @@ export function registerMigrateCommands(
             routing,
             shardPool,
             options.skipReconcile === true ? undefined : addressSpec,
+            options.skipEpochCheck === true ? undefined : opsSpec,
           ),
           onProgress: (event: MigrationProgress) => terminal.err(progressLine(event)),
           signal: stop.signal,

@@ -19,8 +19,10 @@ import {
   requireAccount,
   requireCurrency,
   requireOpenHold,
+  requireWritableAccounts,
+  type SlotOwnership,
 } from '@cellpay/cell-domain';
-import { clockToken, idGeneratorToken } from '@cellpay/cell-data-access';
+import { clockToken, idGeneratorToken, slotOwnershipToken } from '@cellpay/cell-data-access';
 import type { CurrencyCode } from '@cellpay/money';
 
 import { LedgerPoster } from './ledger-poster';
@@ -36,6 +38,7 @@ export class HoldLedger {
     @Inject(clockToken) private readonly clock: Clock,
     @Inject(idGeneratorToken) private readonly ids: IdGenerator,
     private readonly ledger: LedgerPoster,
+    @Inject(slotOwnershipToken) private readonly slotOwnership: SlotOwnership,
   ) {}
 
   async place(
@@ -45,6 +48,9 @@ export class HoldLedger {
     currency: CurrencyCode,
     expiresAt: Date,
   ): Promise<Hold> {
+    // A hold changes the held amount outside the ledger poster: it obeys the same slot rule.
+    // Releases need no check: the holds of a moved slot leave this cell with it.
+    requireWritableAccounts(this.slotOwnership, [accountId]);
     const locked = await tx.accounts.lockForUpdate([accountId]);
     const account = requireAccount(locked.get(accountId), accountId);
     requireCurrency(account, currency);

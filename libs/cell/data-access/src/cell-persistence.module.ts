@@ -1,6 +1,13 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 
-import type { Clock, GlPostingSwitch, IdGenerator, UnitOfWork } from '@cellpay/cell-domain';
+import {
+  type Clock,
+  everySlotOwned,
+  type GlPostingSwitch,
+  type IdGenerator,
+  type SlotOwnership,
+  type UnitOfWork,
+} from '@cellpay/cell-domain';
 
 import {
   type CellSettings,
@@ -8,6 +15,7 @@ import {
   clockToken,
   glPostingSwitchToken,
   idGeneratorToken,
+  slotOwnershipToken,
   unitOfWorkToken,
 } from './tokens';
 
@@ -17,6 +25,11 @@ export interface CellPersistenceOptions {
   readonly idGenerator: IdGenerator;
   readonly glPostingSwitch: GlPostingSwitch;
   readonly settings: CellSettings;
+  /**
+   * Which user slots the ledger may write, from the routing table the process follows; absent
+   * (embedded mode, the simulator, tests) every slot is owned.
+   */
+  readonly slotOwnership?: SlotOwnership;
 }
 
 /**
@@ -33,6 +46,7 @@ export class CellPersistenceModule {
       { provide: idGeneratorToken, useValue: options.idGenerator },
       { provide: glPostingSwitchToken, useValue: options.glPostingSwitch },
       { provide: cellSettingsToken, useValue: options.settings },
+      { provide: slotOwnershipToken, useValue: options.slotOwnership ?? everySlotOwned },
     ];
     return {
       module: CellPersistenceModule,

@@ -17,14 +17,17 @@ const idempotencyRoundsMax = 3;
  * whose first attempt was delayed could be told `insufficient_funds` by its retry and still see
  * the first attempt commit later. Not stored: contention (`transaction_retries_exhausted`, the
  * client should retry), a key reused with another request (the stored answer is the first
- * request's), and an unbalanced journal (a bug, never an answer).
+ * request's), an unbalanced journal (a bug, never an answer), and a slot that moved or is frozen
+ * (the retry, routed anew or after the unfreeze, must be able to succeed).
  */
 const storedRefusalCodes: ReadonlySet<CellErrorCode> = new Set(
   Object.values(CellErrorCode).filter(
     (code) =>
       code !== CellErrorCode.TransactionRetriesExhausted &&
       code !== CellErrorCode.IdempotencyKeyReusedWithDifferentRequest &&
-      code !== CellErrorCode.JournalUnbalanced,
+      code !== CellErrorCode.JournalUnbalanced &&
+      code !== CellErrorCode.SlotNotOwnedAtEpoch &&
+      code !== CellErrorCode.SlotFrozen,
   ),
 );
 

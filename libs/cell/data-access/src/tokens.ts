@@ -4,6 +4,7 @@ export const clockToken = Symbol('cellpay.cell.Clock');
 export const idGeneratorToken = Symbol('cellpay.cell.IdGenerator');
 export const glPostingSwitchToken = Symbol('cellpay.cell.GlPostingSwitch');
 export const cellSettingsToken = Symbol('cellpay.cell.CellSettings');
+export const slotOwnershipToken = Symbol('cellpay.cell.SlotOwnership');
 
 /** What a cell knows about itself. */
 export interface CellSettings {

@@ -31,6 +31,13 @@ export enum CellErrorCode {
   TransactionRetriesExhausted = 'transaction_retries_exhausted',
   /** The shard primary refused the write (fenced, read-only) or dropped the connection: retry. */
   ShardUnavailable = 'shard_unavailable',
+  /**
+   * The account's slot belongs to another cell at this cell's routing epoch (it moved away and
+   * its account here is a zero-balance anchor): retry where the routing table now points.
+   */
+  SlotNotOwnedAtEpoch = 'slot_not_owned_at_epoch',
+  /** The account's slot is frozen for a migration or a failover: retry once it is unfrozen. */
+  SlotFrozen = 'slot_frozen',
 }
 
 export class CellError extends Error {

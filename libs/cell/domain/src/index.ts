@@ -6,6 +6,7 @@ export * from './ids';
 export * from './journal';
 export * from './payment';
 export * from './ports';
+export * from './slot-ownership';
 export * from './transfer';
 export * from './validation';
 export * from './sequence-id-generator';

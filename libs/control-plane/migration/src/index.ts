@@ -3,6 +3,7 @@ export * from './migrate-slots';
 export * from './migration-plan';
 export * from './migration-limits';
 export * from './migration.exception';
+export * from './routing-epoch-readers';
 export type { CleanReport } from './source-cleaner';
 export type { RowCounts } from './slot-copier';
 export type { TableFigures, VerificationReport } from './slot-verifier';

@@ -21,6 +21,7 @@ import { grpcCellReconciler, type CellReconciler } from './cell-reconciler';
 import { migrateSlots, type MigrationDependencies } from './migrate-slots';
 import { planMigration } from './migration-plan';
 import { MigrationError, MigrationErrorCode } from './migration.exception';
+import { opsRoutingEpochReader } from './routing-epoch-readers';
 
 const cellIds = ['cell-1', 'cell-2'] as const;
 const slotCount = 100;
@@ -150,7 +151,13 @@ describe('migrate-slots on real cells', () => {
       audit: new AuditLog(globalPool),
       shardPool,
       reconcile,
-      limits: { freezeSettleMs: 1_500 },
+      // The drain asks the cell processes for the epoch they enforce (their ops `/routing`).
+      routingEpochReaders: (cellId) => {
+        const cell = cells.get(cellId);
+        return cell === undefined
+          ? []
+          : [opsRoutingEpochReader(cellId, `127.0.0.1:${cell.opsPort}`)];
+      },
     };
   }, 180_000);
 
@@ -350,6 +357,14 @@ describe('migrate-slots on real cells', () => {
     return Number(found[0]?.['row_count']);
   }
 
+  async function accountsOfSlot(cellId: string, slot: number): Promise<number> {
+    const [found] = await shardPool(cellId).query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
+      [`acc\\_${String(slot).padStart(4, '0')}%`],
+    );
+    return Number(found[0]?.['row_count']);
+  }
+
   async function balanceOf(cellId: string, accountId: string): Promise<bigint | undefined> {
     const [found] = await shardPool(cellId).query<RowDataPacket[]>(
       'SELECT balance_minor FROM accounts WHERE id = ?',
@@ -459,6 +474,7 @@ describe('migrate-slots on real cells', () => {
           outcome: summary.outcome,
           error: summary.error,
           freezeMs: summary.freezeMs,
+          freezeConfirmation: summary.freezeConfirmation,
           durationMs: summary.durationMs,
           rounds: summary.rounds,
           rowsCopied: summary.rowsCopied,
@@ -632,6 +648,42 @@ describe('migrate-slots on real cells', () => {
     expect(await balanceOf('cell-1', account)).toBe(1_000n);
   }, 60_000);
 
+  it('fails when a process of the source stays behind the freeze: slots unfrozen, source whole', async () => {
+    const slot = follower.current().slotsOf('cell-1').at(-4);
+    if (slot === undefined) throw new Error('no slot');
+    const users = usersIn(slot, 2, 'lagging');
+    for (const user of users) await openWallet(user, 'user_wallet');
+    for (const user of users) await topUp(user, 4_000n);
+    const before = await routing.loadSnapshot();
+    if (before === undefined) throw new Error('no routing table');
+    const request = { slots: [slot], targetCellId: 'cell-2', actor: 'migration-test' };
+    const plan = await planMigration(request, dependencies);
+    const real = dependencies.routingEpochReaders?.('cell-1') ?? [];
+    // A second process of cell-1 (think of a relay whose follower lost Redis) still enforces
+    // the epoch before the freeze.
+    const summary = await migrateSlots(plan, request, {
+      ...dependencies,
+      routingEpochReaders: () => [
+        ...real,
+        { name: 'cell-1 relay (lagging)', read: () => Promise.resolve(before.epoch) },
+      ],
+      limits: { followersWaitMsMax: 1_000 },
+    });
+    expect(summary.outcome).toBe('aborted');
+    expect(summary.error?.code).toBe(MigrationErrorCode.RoutingFollowersBehind);
+    expect(summary.error?.message).toContain(
+      `cell-1 relay (lagging) enforces epoch ${before.epoch}`,
+    );
+    expect(summary.timeline.map((entry) => entry.step)).not.toContain('lock-source');
+    const after = await routing.loadSnapshot();
+    expect(after?.slots).toEqual(before.slots);
+    expect(after?.epoch).toBe(before.epoch + 2n);
+    for (const user of users) {
+      expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(4_000n);
+    }
+    expect(await accountsOfSlot('cell-2', slot)).toBe(0);
+  }, 60_000);
+
   it("stops at the operator's interrupt: slots unfrozen, nothing left on the target", async () => {
     const slot = follower.current().slotsOf('cell-1').at(-3);
     if (slot === undefined) throw new Error('no slot');
@@ -654,11 +706,7 @@ describe('migrate-slots on real cells', () => {
     expect(summary.timeline.map((entry) => entry.step)).not.toContain('flip');
     const after = await routing.loadSnapshot();
     expect(after?.slots).toEqual(before?.slots);
-    const [left] = await shardPool('cell-2').query<RowDataPacket[]>(
-      'SELECT COUNT(*) AS row_count FROM accounts WHERE id LIKE ?',
-      [`acc\\_${String(slot).padStart(4, '0')}%`],
-    );
-    expect(Number(left[0]?.['row_count'])).toBe(0);
+    expect(await accountsOfSlot('cell-2', slot)).toBe(0);
     for (const user of users) {
       expect(await balanceOf('cell-1', accountOf.get(user) ?? '')).toBe(5_000n);
     }

@@ -9,10 +9,12 @@ import { migrationLimitsDefault, type MigrationLimits } from './migration-limits
 import { MigrationError, MigrationErrorCode } from './migration.exception';
 import type { MigrateSlotsRequest, MigrationPlan, PlanDependencies } from './migration-plan';
 import { cleanSource, type CleanReport } from './source-cleaner';
+import { awaitRoutingEpoch, type RoutingEpochReaders } from './routing-epoch-readers';
 import { prepareSession, rows } from './shard-connection';
 import { SlotCopier, totalOf, withTarget, type RowCounts, type SlotScope } from './slot-copier';
 import { slotPattern } from './slot-schema';
 import { verifySlots, type VerificationReport } from './slot-verifier';
+import { waitMs } from './wait';
 
 export type MigrationStep =
   | 'plan'
@@ -45,6 +47,12 @@ export interface MigrationDependencies extends PlanDependencies {
   readonly audit: AuditLog;
   /** Each cell's own reconciliation; without it the step is reported as not run. */
   readonly reconcile?: CellReconciler;
+  /**
+   * The processes of a cell (the cell, its relay) to ask for the routing epoch they enforce: the
+   * drain waits until every process of the source reports the freeze's epoch. Without it the
+   * drain waits `freezeSettleMs` and trusts the followers (summary: `freezeConfirmation`).
+   */
+  readonly routingEpochReaders?: RoutingEpochReaders;
   readonly onProgress?: (event: MigrationProgress) => void;
   /** Aborting it (Ctrl-C) stops the migration at the next step or batch, before the flip. */
   readonly signal?: AbortSignal;
@@ -70,6 +78,8 @@ export interface MigrationSummary {
   readonly rowsCopied: RowCounts;
   /** From the freeze's commit to the flip's (or the unfreeze's) commit. */
   readonly freezeMs?: number;
+  /** How the drain knew the source's processes enforce the freeze. */
+  readonly freezeConfirmation?: FreezeConfirmation;
   readonly verification?: VerificationReport;
   readonly reconciliation: {
     readonly source?: CellReconciliation;
@@ -84,6 +94,19 @@ export interface MigrationSummary {
   readonly timeline: readonly { step: MigrationStep; durationMs: number; outcome: string }[];
   readonly durationMs: number;
 }
+
+/**
+ * `reported`: every process of the source answered the freeze's epoch (or a newer one);
+ * `assumed`: nobody could be asked, the drain waited `freezeSettleMs`.
+ */
+export type FreezeConfirmation =
+  | {
+      readonly kind: 'reported';
+      readonly processes: readonly string[];
+      readonly waitedMs: number;
+      readonly rounds: number;
+    }
+  | { readonly kind: 'assumed'; readonly waitedMs: number };
 
 /**
  * Moves slots from the cell that owns them to `targetCellId` while traffic runs:
@@ -121,6 +144,7 @@ class MigrationRun {
   private epochs: { before: string; frozen?: string; after?: string };
   private frozenAt: number | undefined;
   private freezeMs: number | undefined;
+  private freezeConfirmation: FreezeConfirmation | undefined;
   private verification: VerificationReport | undefined;
   private lock: PoolConnection | undefined;
   private flipped = false;
@@ -296,12 +320,13 @@ class MigrationRun {
   }
 
   /**
-   * The cells refuse a frozen slot once their follower has the new epoch (within a second); a
-   * call that passed the check before may still be in its transaction. Wait for the followers,
-   * then until no transaction in the source's database began before that moment.
+   * The source's processes refuse a frozen slot (gRPC guard and ledger) once their follower has
+   * the freeze's epoch; a call that passed the check before may still be in its transaction. Ask
+   * every process until each reports that epoch, then wait until no transaction in the source's
+   * database began before that moment.
    */
   private async drain(): Promise<void> {
-    await waitMs(this.limits.freezeSettleMs, this.dependencies.signal);
+    await this.awaitFreezeEnforced();
     const [now] = await this.source.query<import('mysql2/promise').RowDataPacket[]>(
       'SELECT NOW() AS now, DATABASE() AS db',
     );
@@ -324,6 +349,34 @@ class MigrationRun {
       }
       await waitMs(50, this.dependencies.signal);
     }
+  }
+
+  private async awaitFreezeEnforced(): Promise<void> {
+    const readers = this.dependencies.routingEpochReaders;
+    if (readers === undefined) {
+      await waitMs(this.limits.freezeSettleMs, this.dependencies.signal);
+      this.freezeConfirmation = { kind: 'assumed', waitedMs: this.limits.freezeSettleMs };
+      this.report('drain', 'started', `freeze assumed after ${this.limits.freezeSettleMs} ms`);
+      return;
+    }
+    const processes = readers(this.plan.sourceCellId);
+    const report = await awaitRoutingEpoch(
+      processes,
+      BigInt(this.epochs.frozen ?? this.plan.epoch),
+      this.limits,
+      this.dependencies.signal,
+    );
+    this.freezeConfirmation = {
+      kind: 'reported',
+      processes: processes.map((process) => process.name),
+      waitedMs: report.waitedMs,
+      rounds: report.rounds,
+    };
+    this.report(
+      'drain',
+      'started',
+      `${processes.length} process(es) of ${this.plan.sourceCellId} enforce epoch ${report.epoch} after ${report.waitedMs} ms`,
+    );
   }
 
   /**
@@ -549,6 +602,9 @@ class MigrationRun {
       rounds: this.rounds,
       rowsCopied: this.rowsCopied,
       ...(this.freezeMs === undefined ? {} : { freezeMs: this.freezeMs }),
+      ...(this.freezeConfirmation === undefined
+        ? {}
+        : { freezeConfirmation: this.freezeConfirmation }),
       ...(this.verification === undefined ? {} : { verification: this.verification }),
       reconciliation: this.reconciliation,
       ...(this.droppedFromTarget === undefined
@@ -563,15 +619,4 @@ class MigrationRun {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A bounded wait that ends early when the operator aborts. */
-function waitMs(milliseconds: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, milliseconds);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

@@ -6,8 +6,19 @@ export interface MigrationLimits {
   readonly catchUpRoundsMax: number;
   /** The slots are frozen once a round writes at most this many rows. */
   readonly freezeDeltaRowsMax: number;
-  /** After the freeze, how long the cells' routing followers get to see it (they follow within 1 s). */
+  /**
+   * After the freeze, how long to wait blindly for the cells' routing followers when no process
+   * can be asked for its epoch (no `routingEpochReaders`); they follow within 1 s.
+   */
   readonly freezeSettleMs: number;
+  /**
+   * After the freeze, how long every process that could write the moving slots gets to report
+   * the freeze's epoch (`GET /routing`); one still behind, or one that cannot be asked, fails
+   * the migration before anything is locked.
+   */
+  readonly followersWaitMsMax: number;
+  /** Pause between two rounds of asking the processes still behind. */
+  readonly followersPollIntervalMs: number;
   /** How long to wait for source transactions begun before the freeze took effect. */
   readonly drainMsMax: number;
   /** `innodb_lock_wait_timeout` of the migrator's own sessions. */
@@ -23,6 +34,8 @@ export const migrationLimitsDefault: MigrationLimits = {
   catchUpRoundsMax: 10,
   freezeDeltaRowsMax: 200,
   freezeSettleMs: 1_500,
+  followersWaitMsMax: 5_000,
+  followersPollIntervalMs: 100,
   drainMsMax: 10_000,
   lockWaitSeconds: 10,
   journalsMax: 2_000_000,

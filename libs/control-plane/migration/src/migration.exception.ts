@@ -5,6 +5,8 @@ export enum MigrationErrorCode {
   TargetHasRowsInSlots = 'target_has_rows_in_slots',
   DeltaDidNotShrink = 'delta_did_not_shrink',
   TransactionsDidNotDrain = 'transactions_did_not_drain',
+  /** A process that could write the moving slots did not report the freeze's epoch in time. */
+  RoutingFollowersBehind = 'routing_followers_behind',
   SettlementInFlight = 'settlement_in_flight',
   VerificationFailed = 'verification_failed',
   ReconciliationFailed = 'reconciliation_failed',

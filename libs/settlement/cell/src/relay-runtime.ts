@@ -19,8 +19,12 @@ import {
   type MysqlEndpoint,
   type RedisEndpoint,
 } from '@cellpay/connections';
+import { slotOwnershipOf } from '@cellpay/cell-domain';
 import {
   createSwitchFollower,
+  RoutingFollower,
+  RoutingStore,
+  routingRedisKeys,
   SwitchStore,
   switchRedisKeys,
   type SwitchValues,
@@ -84,8 +88,14 @@ export interface RelayRuntimeOptions {
   readonly topicReplicationFactor?: number;
   readonly batchSizeMax: number;
   readonly opsPort: number;
-  /** Where the `cross_cell_payments_paused` switch lives; absent: never paused. */
+  /**
+   * The global zone: where the `cross_cell_payments_paused` switch lives, and the routing table
+   * the inbound events are applied by (an event for an account whose slot moved is forwarded to
+   * its owner). Absent: never paused, and every slot is owned (no table followed).
+   */
   readonly switches?: { readonly globalMysql: MysqlEndpoint; readonly redis: RedisEndpoint };
+  /** The Redis key prefix of the routing table (`CELLPAY_REDIS_PREFIX`); default `cellpay`. */
+  readonly redisPrefix?: string;
 }
 
 /**
@@ -158,6 +168,7 @@ export async function startRelayRuntime(
   const unitOfWork = new MysqlCellStore(pool);
   const store = new MysqlSettlementStore();
   const clock = new SystemClock();
+  const routing = await followRouting(options, logger);
   @Module({
     imports: [
       CellPersistenceModule.register({
@@ -168,6 +179,9 @@ export async function startRelayRuntime(
         // process catches up any backlog its own deferral switch left.
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId, slotCount: options.slotCount },
+        ...(routing === undefined
+          ? {}
+          : { slotOwnership: slotOwnershipOf(cellId, () => routing.follower.current()) }),
       }),
       AccountingModule,
       SettlementCellModule.register({ store, router: noSagasStartHere }),
@@ -181,7 +195,16 @@ export async function startRelayRuntime(
   const registry = createMetricsRegistry();
   const metrics = createCellpayMetrics(registry);
   const readiness = new ReadinessState(['mysql', 'kafka', 'switches']);
-  const ops = await startOpsServer({ port: options.opsPort, registry, readiness });
+  const ops = await startOpsServer({
+    port: options.opsPort,
+    registry,
+    readiness,
+    routingEpoch: () => routing?.follower.current().epoch,
+  });
+  if (routing !== undefined) {
+    metrics.routingEpoch.set(Number(routing.follower.current().epoch));
+    routing.follower.onChange((table) => metrics.routingEpoch.set(Number(table.epoch)));
+  }
 
   const switches = await followSwitches(options, logger);
   readiness.set('switches', true, switches === undefined ? 'not followed' : 'following');
@@ -296,6 +319,7 @@ export async function startRelayRuntime(
           { name: 'kafka-consumer', limitMs: limits.kafka, run: () => consumer.disconnect() },
           { name: 'kafka-producer', limitMs: limits.kafka, run: () => producer.disconnect() },
           { name: 'switches', limitMs: limits.connection, run: async () => switches?.close() },
+          { name: 'routing', limitMs: limits.connection, run: async () => routing?.close() },
           { name: 'leader-lock', limitMs: limits.connection, run: () => lock.release() },
           { name: 'ops-server', limitMs: limits.connection, run: () => ops.close() },
           { name: 'nest-context', limitMs: limits.connection, run: () => context.close() },
@@ -317,6 +341,45 @@ export const relayRuntimeStopLimitsMs = {
   kafka: 2_500,
   connection: 1_000,
 } as const;
+
+interface RelayRouting {
+  readonly follower: RoutingFollower;
+  close(): Promise<void>;
+}
+
+/** The routing table, followed like the cell process follows it (Redis announcements, DB reads). */
+async function followRouting(
+  options: RelayRuntimeOptions,
+  logger: Logger,
+): Promise<RelayRouting | undefined> {
+  if (options.switches === undefined) return undefined;
+  const globalPool: Pool = createMysqlPool(options.switches.globalMysql, {
+    connectionsMax: 2,
+    queuedRequestsMax: 16,
+    connectTimeoutMs: 5_000,
+  });
+  const redis = createRedis(options.switches.redis);
+  const subscriber = createRedis(options.switches.redis);
+  const follower = new RoutingFollower(
+    new RoutingStore(globalPool),
+    redis,
+    subscriber,
+    { keys: routingRedisKeys(options.redisPrefix) },
+    (error) => logger.warn({ err: error }, 'routing: refresh failed; keeping the last table'),
+  );
+  const table = await follower.start();
+  logger.info({ epoch: String(table.epoch) }, 'relay follows the routing table');
+  return {
+    follower,
+    // As for the switches: disconnecting first ends a stop that waits on an unreachable Redis.
+    close: async () => {
+      redis.disconnect();
+      subscriber.disconnect();
+      await follower.stop().catch(() => undefined);
+      await globalPool.end();
+    },
+  };
+}
 
 /** The switches as the relay follows them, with the connections it opened for them. */
 interface FollowedSwitches {

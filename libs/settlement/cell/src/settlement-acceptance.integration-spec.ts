@@ -1,9 +1,8 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 
 import { AccountKind } from '@cellpay/cell-domain';
-import { createIdempotentProducer, createKafka } from '@cellpay/connections';
 import { DeadLetterQueue } from '@cellpay/settlement-messaging';
-import { pollUntil, readInfraEndpoints, uniqueName } from '@cellpay/testing';
+import { pollUntil, uniqueName } from '@cellpay/testing';
 
 import { reconcileGlobal } from './global-reconciliation';
 import { MysqlRelayLeaderLock, relayLockName } from './mysql/mysql-relay-leader-lock';
@@ -11,7 +10,9 @@ import {
   CellSettlementProcess,
   DeliveryLog,
   dropRealCells,
+  openTestKafka,
   startSettlementProcesses,
+  type TestKafka,
   type RealCell,
   startRealCells,
 } from './__tests__/real-cells.fixture';
@@ -47,7 +48,7 @@ interface Party {
 
 describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)', () => {
   const router = slotRouter(['cell-1', 'cell-2', 'cell-3']);
-  const infra = readInfraEndpoints();
+  let testKafka: TestKafka | undefined;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
@@ -57,11 +58,8 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
   const log = new DeliveryLog();
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: infra.kafka.brokers, clientId: 'settlement-acceptance' });
-    admin = kafka.admin();
-    producer = createIdempotentProducer(kafka);
-    await Promise.all([admin.connect(), producer.connect()]);
-    prefix = uniqueName('stlacc');
+    testKafka = await openTestKafka('settlement-acceptance', 'stlacc');
+    ({ kafka, admin, producer, prefix } = testKafka);
     cells = await startRealCells(router);
     processes = await startSettlementProcesses(cells, kafka, admin, producer, prefix, log);
   }, 120_000);
@@ -69,13 +67,7 @@ describe('cross-cell settlement on real MariaDB shards and real Kafka (3 cells)'
   afterAll(async () => {
     for (const process of processes ?? []) await process.stop();
     if (cells !== undefined) await dropRealCells(cells);
-    await admin
-      .deleteTopics({
-        topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`${prefix}.`)),
-      })
-      .catch(() => undefined);
-    await producer.disconnect();
-    await admin.disconnect();
+    await testKafka?.close();
   }, 120_000);
 
   const cellOf = (id: string): RealCell => {

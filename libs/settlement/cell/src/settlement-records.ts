@@ -32,7 +32,10 @@ export interface InboxEntry {
   readonly sagaId: string;
   readonly amountMinor: bigint;
   readonly currency: string;
-  /** `applied`, or `refused: <reason>` for a refund debit the merchant could not cover. */
+  /**
+   * `applied`, `refused: <reason>` for a refund debit the merchant could not cover, or
+   * `forwarded: <cell>` for an event passed on to the cell that owns its account now.
+   */
   readonly outcome: string;
   readonly appliedAt: Date;
 }
@@ -49,6 +52,8 @@ export interface SettlementRecords {
   appendOutbox(event: SettlementEvent): Promise<void>;
   /** Records the event as applied; false if it was recorded before (a redelivery). */
   claimInbox(entry: InboxEntry): Promise<boolean>;
+  /** The inbox record of one event, if this cell has applied (or forwarded) it. */
+  findInbox(eventId: string): Promise<InboxEntry | undefined>;
   insertSaga(saga: SagaRecord): Promise<void>;
   findSaga(sagaId: string): Promise<SagaRecord | undefined>;
   lockSaga(sagaId: string): Promise<SagaRecord | undefined>;

@@ -17,7 +17,11 @@ import {
 
 import { backoffMs, delay, type BackoffPolicy } from './backoff';
 
-export type ApplyOutcome = 'applied' | 'duplicate';
+/**
+ * `forwarded`: the event was passed on, exactly once, to the cell that owns its account now (the
+ * account's slot moved away); the effect happens there.
+ */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'forwarded';
 
 /**
  * Applies one event in the destination cell: the effect and the inbox row (keyed by event ID) in

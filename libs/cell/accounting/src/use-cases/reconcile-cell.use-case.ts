@@ -5,6 +5,7 @@ import {
   type AccountKind,
   type CellTransaction,
   type Journal,
+  JournalKind,
   signedAmount,
   type UnitOfWork,
   type Voucher,
@@ -269,8 +270,13 @@ export class ReconcileCellUseCase {
       (afterId, limit) => tx.payments.listAfter(afterId, limit),
       async (page) => {
         for (const payment of page) {
+          // Settlement journals name the saga too (a cross-cell payment's ID), but they are the
+          // other cell's side of it: one is written here when a payee's slot moved into the
+          // payer's own cell and the credit was passed back (docs/decisions.md, "A settlement
+          // event for an account whose slot moved is forwarded").
           const payeeNet = (journals: readonly Journal[]): bigint =>
             journals
+              .filter((journal) => journal.kind !== JournalKind.Settlement)
               .flatMap((journal) => journal.lines)
               .filter((line) => line.accountId === payment.payeeAccountId)
               .reduce((sum, line) => sum + signedAmount(line), 0n);

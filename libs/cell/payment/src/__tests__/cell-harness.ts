@@ -6,7 +6,12 @@ import { NestFactory } from '@nestjs/core';
 import { AccountModule, AccountService } from '@cellpay/cell-account';
 import { AccountingModule, AccountingService } from '@cellpay/cell-accounting';
 import { CellPersistenceModule } from '@cellpay/cell-data-access';
-import { ManualClock, SequenceIdGenerator, type UnitOfWork } from '@cellpay/cell-domain';
+import {
+  ManualClock,
+  SequenceIdGenerator,
+  type SlotVerdict,
+  type UnitOfWork,
+} from '@cellpay/cell-domain';
 
 import { PaymentModule } from '../payment.module';
 import { PaymentService } from '../payment.service';
@@ -18,6 +23,8 @@ export interface CellUnderTest {
   readonly clock: ManualClock;
   /** Flip the general-ledger deferral switch. */
   deferGlPosting(deferred: boolean): void;
+  /** What the routing table says of a user slot (undefined: owned), as a follower would. */
+  setSlotVerdict(slot: number, verdict: SlotVerdict | undefined): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +32,7 @@ export interface CellUnderTest {
 export async function startCell(unitOfWork: UnitOfWork, idTag = 'T'): Promise<CellUnderTest> {
   const clock = new ManualClock(new Date(Date.UTC(2026, 4, 1, 8, 0, 0)));
   let glDeferred = false;
+  const verdicts = new Map<number, SlotVerdict>();
   @Module({
     imports: [
       CellPersistenceModule.register({
@@ -33,6 +41,10 @@ export async function startCell(unitOfWork: UnitOfWork, idTag = 'T'): Promise<Ce
         idGenerator: new SequenceIdGenerator(idTag),
         glPostingSwitch: { isGlPostingDeferred: () => glDeferred },
         settings: { cellId: 'cell-1', slotCount: 100 },
+        slotOwnership: {
+          verdictOf: (slot) => verdicts.get(slot) ?? { kind: 'owned' },
+          epoch: () => undefined,
+        },
       }),
       AccountingModule,
       AccountModule,
@@ -51,6 +63,10 @@ export async function startCell(unitOfWork: UnitOfWork, idTag = 'T'): Promise<Ce
     clock,
     deferGlPosting: (deferred) => {
       glDeferred = deferred;
+    },
+    setSlotVerdict: (slot, verdict) => {
+      if (verdict === undefined) verdicts.delete(slot);
+      else verdicts.set(slot, verdict);
     },
     close: () => context.close(),
   };

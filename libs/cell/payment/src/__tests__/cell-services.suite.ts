@@ -275,6 +275,72 @@ export function cellServicesSuite(name: string, factory: CellServicesFactory): v
       await expectClean();
     });
 
+    it('refuses to post to an account whose slot moved or is frozen, and changes nothing', async () => {
+      const slotOf = (accountId: string): number => Number(accountId.slice(4, 8));
+      const statementLength = async (accountId: string): Promise<number> =>
+        (await cell.accounts.statement(accountId, 200, '')).lines.length;
+      const before = {
+        wallet: await statementLength(wallet),
+        merchant: await statementLength(merchantAccount),
+      };
+      cell.setSlotVerdict(slotOf(merchantAccount), {
+        kind: 'not_owned',
+        ownerCellId: 'cell-3',
+        epoch: 7n,
+      });
+      const toGhost = {
+        merchantId: 'merchant-1',
+        outTradeNo: 'ghost-1',
+        payerAccountId: wallet,
+        amountMinor: '300',
+        currency: 'CNY',
+      };
+      expect(await codeOf(cell.payments.pay(toGhost))).toBe('slot_not_owned_at_epoch');
+      cell.setSlotVerdict(slotOf(wallet), { kind: 'frozen', epoch: 8n });
+      const topUp = {
+        clientId: 'wallet-app',
+        requestId: 'top-up-frozen',
+        fromAccountId: funding,
+        toAccountId: wallet,
+        amountMinor: '50',
+        currency: 'CNY',
+      };
+      expect(await codeOf(cell.accounts.topUp(topUp))).toBe('slot_frozen');
+      expect(
+        await codeOf(
+          cell.accounts.placeHold({
+            clientId: 'app',
+            requestId: 'h-frozen',
+            accountId: wallet,
+            amountMinor: '10',
+            currency: 'CNY',
+            ttlSeconds: 30,
+          }),
+        ),
+      ).toBe('slot_frozen');
+      // Nothing of the refused calls is left: balances, held amounts, lines, payments.
+      expect(await cell.accounts.balance(wallet)).toMatchObject({
+        balanceMinor: '10000',
+        heldMinor: '0',
+      });
+      expect(await balanceOf(merchantAccount)).toBe('0');
+      expect(await statementLength(wallet)).toBe(before.wallet);
+      expect(await statementLength(merchantAccount)).toBe(before.merchant);
+      expect(await codeOf(cell.payments.byOutTradeNo('merchant-1', 'ghost-1'))).toBe(
+        'payment_not_found',
+      );
+      await expectClean();
+      // The refusals are retryable, so they are not stored under the keys: once the slots are
+      // writable again the same requests run.
+      cell.setSlotVerdict(slotOf(wallet), undefined);
+      cell.setSlotVerdict(slotOf(merchantAccount), undefined);
+      expect((await cell.accounts.topUp(topUp)).kind).toBe('top_up');
+      expect((await cell.payments.pay(toGhost)).status).toBe('captured');
+      expect(await balanceOf(wallet)).toBe('9750');
+      expect(await balanceOf(merchantAccount)).toBe('300');
+      await expectClean();
+    });
+
     it('pages statements newest first within a bounded page size', async () => {
       const other = (
         await cell.accounts.openAccount({ kind: 'user_wallet', ownerId: 'user-3', currency: 'CNY' })

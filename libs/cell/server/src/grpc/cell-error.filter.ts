@@ -2,7 +2,7 @@ import { Catch, type RpcExceptionFilter } from '@nestjs/common';
 import { Metadata, status } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
 
-import { CellError, CellErrorCode, toCellError } from '@cellpay/cell-domain';
+import { CellError, CellErrorCode, SlotNotWritableError, toCellError } from '@cellpay/cell-domain';
 import type { Logger } from '@cellpay/observability';
 
 import { cellOverloadedReason, encodeErrorStatus } from '@cellpay/proto';
@@ -37,6 +37,8 @@ export const grpcStatusOf: Readonly<Record<CellErrorCode, status>> = {
   [CellErrorCode.RefundExceedsCaptured]: status.FAILED_PRECONDITION,
   [CellErrorCode.TransactionRetriesExhausted]: status.ABORTED,
   [CellErrorCode.ShardUnavailable]: status.UNAVAILABLE,
+  [CellErrorCode.SlotNotOwnedAtEpoch]: status.UNAVAILABLE,
+  [CellErrorCode.SlotFrozen]: status.UNAVAILABLE,
   [CellErrorCode.JournalUnbalanced]: status.INTERNAL,
 };
 
@@ -118,7 +120,16 @@ export function grpcErrorOf(
     return { code: status.INTERNAL, details: 'internal error', metadata };
   }
   const code = grpcStatusOf[lifted.code];
-  metadata.set('grpc-status-details-bin', encodeErrorStatus(code, lifted.message, lifted.code));
+  // The ledger's slot refusals carry the cell's epoch like the guard's, so a gateway refreshes
+  // its table and routes the retry anew.
+  const details =
+    lifted instanceof SlotNotWritableError
+      ? { [cellEpochDetailKey]: lifted.cellEpoch.toString() }
+      : undefined;
+  metadata.set(
+    'grpc-status-details-bin',
+    encodeErrorStatus(code, lifted.message, lifted.code, details),
+  );
   return { code, details: lifted.message, metadata };
 }
 

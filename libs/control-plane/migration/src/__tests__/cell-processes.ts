@@ -53,7 +53,7 @@ export class CellProcess {
   private constructor(
     readonly cellId: string,
     readonly address: string,
-    private readonly opsPort: number,
+    readonly opsPort: number,
   ) {}
 
   static async start(settings: CellProcessSettings): Promise<CellProcess> {

@@ -7,7 +7,12 @@ import {
   MysqlCellStore,
   shadowTables,
 } from '@cellpay/cell-data-access';
-import { createConsumer, createMysqlPool } from '@cellpay/connections';
+import {
+  createConsumer,
+  createIdempotentProducer,
+  createKafka,
+  createMysqlPool,
+} from '@cellpay/connections';
 import type { SettlementEvent } from '@cellpay/settlement-domain';
 import {
   type ApplyOutcome,
@@ -24,6 +29,7 @@ import type { CellRouter } from '../cell-router';
 import { MysqlRelayLeaderLock, relayLockName } from '../mysql/mysql-relay-leader-lock';
 import { MysqlSettlementStore } from '../mysql/mysql-settlement-store';
 import { migrateSettlementShard, settlementTableSet } from '../mysql/settlement-migrations';
+import type { CellRouting } from './routing-world';
 import { type SettlementCellUnderTest, startSettlementCell } from './settlement-cell.harness';
 
 export interface RealCell extends SettlementCellUnderTest {
@@ -42,7 +48,11 @@ export interface RealCell extends SettlementCellUnderTest {
 export async function startRealCells(
   router: CellRouter,
   count = 3,
-  options: { readonly shadowTables?: boolean } = {},
+  options: {
+    readonly shadowTables?: boolean;
+    /** Each cell's own routing view (router and slot ownership); default: `router`, all owned. */
+    readonly routingOf?: (cellId: string) => CellRouting;
+  } = {},
 ): Promise<RealCell[]> {
   const infra = readInfraEndpoints();
   const cells: RealCell[] = [];
@@ -64,7 +74,14 @@ export async function startRealCells(
     }
     const store = new MysqlSettlementStore();
     const unitOfWork = new MysqlCellStore(pool);
-    const cell = await startSettlementCell(endpoint.id, unitOfWork, store, router);
+    const routing = options.routingOf?.(endpoint.id);
+    const cell = await startSettlementCell(
+      endpoint.id,
+      unitOfWork,
+      store,
+      routing?.router ?? router,
+      routing?.slotOwnership,
+    );
     const lock = new MysqlRelayLeaderLock(pool, relayLockName(database));
     cells.push({
       ...cell,
@@ -92,6 +109,8 @@ const errorsKeptMax = 20;
 /** What the consumers saw: deliveries per event ID, and the settlement lag of each first apply. */
 export class DeliveryLog {
   readonly applied = new Map<string, number>();
+  /** Events passed on to the cell that owns their account now, by event ID. */
+  readonly forwarded = new Map<string, number>();
   duplicates = 0;
   readonly lagMs: number[] = [];
   /** The first errors relays and consumers reported (retried), to explain a stuck run. */
@@ -104,6 +123,10 @@ export class DeliveryLog {
   record(event: SettlementEvent, outcome: ApplyOutcome, lagMs: number): void {
     if (outcome === 'duplicate') {
       this.duplicates += 1;
+      return;
+    }
+    if (outcome === 'forwarded') {
+      this.forwarded.set(event.eventId, (this.forwarded.get(event.eventId) ?? 0) + 1);
       return;
     }
     this.applied.set(event.eventId, (this.applied.get(event.eventId) ?? 0) + 1);
@@ -231,4 +254,36 @@ export async function startSettlementProcesses(
     await process.startConsumer();
   }
   return processes;
+}
+
+/** A test's Kafka clients and its own topic prefix; `close` deletes the prefix's topics. */
+export interface TestKafka {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly prefix: string;
+  close(): Promise<void>;
+}
+
+export async function openTestKafka(clientId: string, prefixTag: string): Promise<TestKafka> {
+  const kafka = createKafka({ brokers: readInfraEndpoints().kafka.brokers, clientId });
+  const admin = kafka.admin();
+  const producer = createIdempotentProducer(kafka);
+  await Promise.all([admin.connect(), producer.connect()]);
+  const prefix = uniqueName(prefixTag);
+  return {
+    kafka,
+    admin,
+    producer,
+    prefix,
+    close: async () => {
+      await admin
+        .deleteTopics({
+          topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`${prefix}.`)),
+        })
+        .catch(() => undefined);
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
 }

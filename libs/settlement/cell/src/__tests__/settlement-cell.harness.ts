@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { AccountModule, AccountService } from '@cellpay/cell-account';
 import { AccountingModule, AccountingService } from '@cellpay/cell-accounting';
 import { CellPersistenceModule, RandomIdGenerator, SystemClock } from '@cellpay/cell-data-access';
-import { AccountKind, type UnitOfWork } from '@cellpay/cell-domain';
+import { AccountKind, type SlotOwnership, type UnitOfWork } from '@cellpay/cell-domain';
 import { PaymentModule, PaymentService } from '@cellpay/cell-payment';
 import { slotOf } from '@cellpay/routing';
 
@@ -35,6 +35,7 @@ export async function startSettlementCell(
   unitOfWork: UnitOfWork,
   store: SettlementStore,
   router: CellRouter,
+  slotOwnership?: SlotOwnership,
 ): Promise<SettlementCellUnderTest> {
   const clock = new SystemClock();
   @Module({
@@ -45,6 +46,7 @@ export async function startSettlementCell(
         idGenerator: new RandomIdGenerator(clock),
         glPostingSwitch: { isGlPostingDeferred: () => false },
         settings: { cellId, slotCount: 100 },
+        ...(slotOwnership === undefined ? {} : { slotOwnership }),
       }),
       AccountingModule,
       AccountModule,

@@ -84,6 +84,7 @@ class MemorySettlementTables {
         handle.onRollback(() => this.inbox.delete(entry.eventId));
         return true;
       },
+      findInbox: async (eventId) => this.inbox.get(eventId),
       insertSaga: async (saga) => {
         if (this.sagas.has(saga.sagaId)) throw new Error(`duplicate saga ${saga.sagaId}`);
         putSaga(saga);

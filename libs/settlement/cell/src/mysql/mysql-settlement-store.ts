@@ -2,9 +2,14 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 
 import type { CellTransaction } from '@cellpay/cell-domain';
 import type { CurrencyCode } from '@cellpay/money';
-import { parseSettlementEvent, serializeSettlementEvent } from '@cellpay/settlement-domain';
+import {
+  parseSettlementEvent,
+  serializeSettlementEvent,
+  type SettlementEventType,
+} from '@cellpay/settlement-domain';
 
 import type {
+  InboxEntry,
   OutboxEntry,
   SagaKind,
   SagaRecord,
@@ -31,6 +36,19 @@ function sagaOf(row: RowDataPacket): SagaRecord {
     ...(reason === null ? {} : { reason }),
     createdAt: new Date(row['created_at'] as Date),
     updatedAt: new Date(row['updated_at'] as Date),
+  };
+}
+
+function inboxOf(row: RowDataPacket): InboxEntry {
+  return {
+    eventId: String(row['event_id']),
+    type: String(row['event_type']) as SettlementEventType,
+    sourceCellId: String(row['source_cell_id']),
+    sagaId: String(row['saga_id']),
+    amountMinor: BigInt(String(row['amount_minor'])),
+    currency: String(row['currency']),
+    outcome: String(row['outcome']),
+    appliedAt: new Date(row['applied_at'] as Date),
   };
 }
 
@@ -96,6 +114,10 @@ export class MysqlSettlementStore implements SettlementStore {
           if ((error as { errno?: unknown } | null)?.errno === errorDuplicateEntry) return false;
           throw error;
         }
+      },
+      findInbox: async (eventId) => {
+        const [row] = await rows(`SELECT * FROM ${t.inbox} WHERE event_id = ?`, [eventId]);
+        return row === undefined ? undefined : inboxOf(row);
       },
       insertSaga: async (saga) => {
         await write(

@@ -6,6 +6,7 @@ import {
   AccountKind,
   availableMinor,
   CellError,
+  CellErrorCode,
   type CellTransaction,
   type Clock,
   type IdGenerator,
@@ -14,16 +15,21 @@ import {
   parseId,
   type Payment,
   refundPayment,
+  type SlotOwnership,
+  SlotNotWritableError,
   type UnitOfWork,
+  userSlotOfAccountId,
 } from '@cellpay/cell-domain';
 import {
   type CellSettings,
   cellSettingsToken,
   clockToken,
   idGeneratorToken,
+  slotOwnershipToken,
   unitOfWorkToken,
 } from '@cellpay/cell-data-access';
 import { type CurrencyCode } from '@cellpay/money';
+import { slotOf } from '@cellpay/routing';
 import { currentRequestContext, runInRequestContext } from '@cellpay/observability';
 import {
   canFinishRefund,
@@ -49,6 +55,38 @@ import { stepEventId } from './start-cross-cell.use-case';
 class AlreadyApplied extends Error {}
 
 /**
+ * A forwarded event names the routing epoch the forwarding cell decided by. A cell whose own table
+ * is older cannot judge the slot yet (it could send the event back where it came from): the event
+ * waits, retried by the consumer, until the cell's follower has caught up.
+ */
+export class RoutingBehindForwarderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RoutingBehindForwarderError';
+  }
+}
+
+/** The attribute a forwarded event carries: the epoch at which its forwarder saw the slot move. */
+export const forwardedAtEpochAttribute = 'forwardedAtEpoch';
+
+/** The inbox outcome of a forward, naming the cell the event was passed to. */
+const forwardedOutcomePrefix = 'forwarded: ';
+
+/** The request a reply answers: a forwarding cell passes the reply back to the request's sender. */
+const requestOfReply: Readonly<Partial<Record<SettlementEventType, SettlementEventType>>> = {
+  [SettlementEventType.CreditApplied]: SettlementEventType.CreditRequested,
+  [SettlementEventType.RefundDebitApplied]: SettlementEventType.RefundDebitRequested,
+  [SettlementEventType.RefundDebitRefused]: SettlementEventType.RefundDebitRequested,
+};
+
+/** Where an event goes instead of being applied here, and the clearing accounts that pass it on. */
+interface Forward {
+  readonly toCellId: string;
+  /** Money events only: clearing[sender] is debited and clearing[next cell] credited. */
+  readonly clearing?: { readonly fromId: string; readonly toId: string };
+}
+
+/**
  * Applies one inbound settlement event in this cell: the effect and the inbox row (keyed by event
  * ID), and any reply event in the outbox, in ONE shard transaction. A redelivery finds the inbox
  * row and reports `duplicate`. An event that can never apply as it is (unknown account, currency
@@ -63,6 +101,7 @@ export class ApplySettlementEventUseCase implements EventApplier {
     @Inject(idGeneratorToken) private readonly ids: IdGenerator,
     @Inject(cellSettingsToken) private readonly settings: CellSettings,
     @Inject(settlementStoreToken) private readonly store: SettlementStore,
+    @Inject(slotOwnershipToken) private readonly slotOwnership: SlotOwnership,
     private readonly ledger: LedgerPoster,
     private readonly clearing: ClearingAccounts,
   ) {}
@@ -86,11 +125,13 @@ export class ApplySettlementEventUseCase implements EventApplier {
       event.type === SettlementEventType.CreditRequested ||
       event.type === SettlementEventType.RefundDebitRequested ||
       event.type === SettlementEventType.RefundDebitApplied;
-    const clearingId = movesMoney
-      ? await this.clearing.idFor(event.sourceCellId, event.currency)
-      : '';
     try {
-      await this.unitOfWork.run(`settlement.apply.${event.type}`, async (tx) => {
+      const forward = await this.forwardOf(event);
+      const clearingId =
+        movesMoney && forward === undefined
+          ? await this.clearing.idFor(event.sourceCellId, event.currency)
+          : '';
+      return await this.unitOfWork.run(`settlement.apply.${event.type}`, async (tx) => {
         // The consumer enters the event's stress context before applying; a stress event in the
         // live tables (or the reverse) would mix shadow and real money, so it is refused.
         if (tx.handle.shadow !== event.stress) {
@@ -100,22 +141,34 @@ export class ApplySettlementEventUseCase implements EventApplier {
           );
         }
         const records = this.store.in(tx);
+        if (forward !== undefined) {
+          await this.passOn(tx, records, event, forward);
+          return 'forwarded';
+        }
         switch (event.type) {
           case SettlementEventType.CreditRequested:
-            return this.applyCredit(tx, records, event, clearingId);
+            await this.applyCredit(tx, records, event, clearingId);
+            break;
           case SettlementEventType.CreditApplied:
-            return this.settle(records, event);
+            await this.settle(records, event);
+            break;
           case SettlementEventType.RefundDebitRequested:
-            return this.debitMerchant(tx, records, event, clearingId);
+            await this.debitMerchant(tx, records, event, clearingId);
+            break;
           case SettlementEventType.RefundDebitApplied:
-            return this.creditPayer(tx, records, event, clearingId);
+            await this.creditPayer(tx, records, event, clearingId);
+            break;
           case SettlementEventType.RefundDebitRefused:
-            return this.refuseRefund(records, event);
+            await this.refuseRefund(records, event);
+            break;
         }
+        return 'applied';
       });
-      return 'applied';
     } catch (error) {
       if (error instanceof AlreadyApplied) return 'duplicate';
+      // The account's slot is frozen (or, between this check and the ledger's, moved): nothing
+      // committed, and the consumer retries until the slot is writable here or owned elsewhere.
+      if (error instanceof SlotNotWritableError) throw error;
       if (error instanceof CellError) {
         // A rule of the ledger refused the event as it is (unknown account, wrong currency, a
         // wallet that may not receive it): retrying cannot help; an operator must look.
@@ -123,6 +176,136 @@ export class ApplySettlementEventUseCase implements EventApplier {
       }
       throw error;
     }
+  }
+
+  /**
+   * Whether this cell must pass the event on instead of applying it (docs/decisions.md, "A
+   * settlement event for an account whose slot moved is forwarded"):
+   * a request (credit, refund debit) for an account whose slot another cell owns now goes to that
+   * cell; a reply to a request this cell forwarded goes back to the request's sender. Undefined:
+   * apply here. A frozen slot throws (retryable), and so does a forwarded event that names a newer
+   * routing epoch than this cell follows.
+   */
+  private async forwardOf(event: SettlementEvent): Promise<Forward | undefined> {
+    const request = requestOfReply[event.type];
+    if (request !== undefined) return this.replyForwardOf(event, request);
+    this.requireRoutingCaughtUp(event);
+    const slot = this.addresseeSlotOf(event);
+    if (slot === undefined) return undefined;
+    const verdict = this.slotOwnership.verdictOf(slot);
+    if (verdict.kind === 'owned') return undefined;
+    if (verdict.kind === 'frozen') {
+      throw new SlotNotWritableError(
+        CellErrorCode.SlotFrozen,
+        event.accountId,
+        slot,
+        verdict.epoch,
+        `the addressee of ${event.eventId} is in slot ${slot}, frozen at epoch ${verdict.epoch}`,
+      );
+    }
+    if (event.type !== SettlementEventType.CreditRequested)
+      return { toCellId: verdict.ownerCellId };
+    return {
+      toCellId: verdict.ownerCellId,
+      clearing: {
+        fromId: await this.clearing.idFor(event.sourceCellId, event.currency),
+        toId: await this.clearing.idFor(verdict.ownerCellId, event.currency),
+      },
+    };
+  }
+
+  private async replyForwardOf(
+    event: SettlementEvent,
+    request: SettlementEventType,
+  ): Promise<Forward | undefined> {
+    // The inbox row of a forward is written once and never changed: reading it before the
+    // transaction that acts on it is safe.
+    const forwarded = await this.unitOfWork.run('settlement.apply.find-forward', async (tx) => {
+      const records = this.store.in(tx);
+      if ((await records.findSaga(event.sagaId)) !== undefined) return undefined;
+      return records.findInbox(stepEventId(event.sagaId, request));
+    });
+    if (forwarded?.outcome.startsWith(forwardedOutcomePrefix) !== true) return undefined;
+    const toCellId = forwarded.sourceCellId;
+    if (event.type !== SettlementEventType.RefundDebitApplied) return { toCellId };
+    return {
+      toCellId,
+      clearing: {
+        fromId: await this.clearing.idFor(event.sourceCellId, event.currency),
+        toId: await this.clearing.idFor(toCellId, event.currency),
+      },
+    };
+  }
+
+  private requireRoutingCaughtUp(event: SettlementEvent): void {
+    const forwardedAt = event.attributes[forwardedAtEpochAttribute];
+    const epoch = this.slotOwnership.epoch();
+    if (forwardedAt === undefined || epoch === undefined) return;
+    if (!/^\d{1,19}$/.test(forwardedAt)) {
+      throw new PermanentEventError(
+        'malformed_field',
+        `${forwardedAtEpochAttribute} '${forwardedAt}'`,
+      );
+    }
+    if (BigInt(forwardedAt) > epoch) {
+      throw new RoutingBehindForwarderError(
+        `${event.eventId} was forwarded at epoch ${forwardedAt}; ${this.settings.cellId} follows epoch ${epoch}`,
+      );
+    }
+  }
+
+  /** The user slot of the account a request addresses (a merchant by user ID, else by account ID). */
+  private addresseeSlotOf(event: SettlementEvent): number | undefined {
+    const merchantId = event.attributes['merchantId'];
+    if (merchantId !== undefined) return slotOf(merchantId, this.settings.slotCount);
+    return userSlotOfAccountId(event.accountId);
+  }
+
+  /**
+   * Passes the event on, in one transaction: the inbox row (so a redelivery here is a duplicate
+   * and never forwards twice), for money the pair of clearing legs that makes this cell the
+   * intermediary (clearing[sender] debited, clearing[next] credited: every pair of cells still
+   * nets to what is in flight between them), and the event, under its own ID, in the outbox to
+   * the next cell, whose inbox dedupes by that ID.
+   */
+  private async passOn(
+    tx: CellTransaction,
+    records: SettlementRecords,
+    event: SettlementEvent,
+    forward: Forward,
+  ): Promise<void> {
+    await this.claim(records, event, `${forwardedOutcomePrefix}${forward.toCellId}`);
+    // Passed back to its own sender (the addressee moved into the sender's cell), the two legs
+    // would be on one account: nothing moves, and no journal is written.
+    if (forward.clearing !== undefined && forward.clearing.fromId !== forward.clearing.toId) {
+      const { slot } = parseId(forward.clearing.fromId, 'account');
+      await this.ledger.post(
+        tx,
+        movement(
+          {
+            id: this.ids.next('journal', slot),
+            kind: JournalKind.Settlement,
+            referenceId: event.sagaId,
+            createdAt: this.clock.now(),
+          },
+          forward.clearing.fromId,
+          forward.clearing.toId,
+          event.amountMinor,
+          event.currency as CurrencyCode,
+        ),
+      );
+    }
+    const epoch = this.slotOwnership.epoch();
+    const isRequest = requestOfReply[event.type] === undefined;
+    await records.appendOutbox({
+      ...event,
+      sourceCellId: this.settings.cellId,
+      destinationCellId: forward.toCellId,
+      attributes:
+        isRequest && epoch !== undefined
+          ? { ...event.attributes, [forwardedAtEpochAttribute]: epoch.toString() }
+          : event.attributes,
+    });
   }
 
   private async claim(

@@ -133,6 +133,29 @@ describe('startOpsServer', () => {
     expect(chunked.status).toBe(413);
   });
 
+  it('serves the routing epoch from memory when the process follows a table', async () => {
+    // The server of the other tests was given no epoch: the route does not exist there.
+    expect((await call(server.port, '/routing')).status).toBe(404);
+    let epoch: bigint | undefined;
+    const routed = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      readiness,
+      routingEpoch: () => epoch,
+    });
+    try {
+      expect(JSON.parse((await call(routed.port, '/routing')).body)).toEqual({ epoch: null });
+      epoch = 9_007_199_254_740_993n;
+      const reply = await call(routed.port, '/routing');
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-type']).toContain('application/json');
+      expect(JSON.parse(reply.body)).toEqual({ epoch: '9007199254740993' });
+    } finally {
+      await routed.close();
+    }
+  });
+
   it('refuses oversized headers before any handler runs', async () => {
     const reply = await call(server.port, '/healthz', {
       headers: { 'x-padding': 'a'.repeat(16 * 1024) },

@@ -22,6 +22,11 @@ export interface OpsServerOptions {
   readonly host?: string;
   readonly registry: Registry;
   readonly readiness: ReadinessState;
+  /**
+   * The routing epoch the process enforces, served as `GET /routing` (`{"epoch":"12"}`, `null`
+   * when it follows no table) so the control plane can wait for it; no route when absent.
+   */
+  readonly routingEpoch?: () => bigint | undefined;
 }
 
 export interface OpsServer {
@@ -37,8 +42,8 @@ const metricsFailedBody = Buffer.from('{"error":"metrics_collection_failed"}\n')
 const jsonContentType = 'application/json; charset=utf-8';
 
 /**
- * Serves /healthz, /readyz and /metrics on Node's http module. Liveness and readiness answer from
- * memory; /metrics serializes the registry, and concurrent scrapes share one serialization. Any
+ * Serves /healthz, /readyz, /metrics (and /routing when given) on Node's http module. Liveness,
+ * readiness and the routing epoch answer from memory; /metrics serializes the registry, and concurrent scrapes share one serialization. Any
  * request with a body, any other path and any method but GET/HEAD is refused without reading more.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
@@ -67,6 +72,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       const snapshot = options.readiness.snapshot();
       const body = Buffer.from(`${JSON.stringify(snapshot)}\n`);
       send(response, snapshot.ready ? 200 : 503, jsonContentType, body, false);
+    } else if (path === '/routing' && options.routingEpoch !== undefined) {
+      const epoch = options.routingEpoch();
+      const body = Buffer.from(`${JSON.stringify({ epoch: epoch?.toString() ?? null })}\n`);
+      send(response, 200, jsonContentType, body, false);
     } else if (path === '/metrics') {
       serializeMetrics().then(
         (text) => send(response, 200, options.registry.contentType, Buffer.from(text), false),
