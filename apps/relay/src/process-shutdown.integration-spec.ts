@@ -334,6 +334,9 @@ describe('processes stop within their bound on SIGTERM', () => {
       description: 'the relay restarted on the new primary',
       timeoutMs: 60_000,
       intervalMs: 250,
+    }).catch((error: unknown) => {
+      // The relay's own account of the repoint is what explains a failure here.
+      throw new Error(`${String(error)}\nrelay log (tail):\n${relay.log.slice(-4_000)}`);
     });
     await pollUntil(() => relayReady(opsPort), {
       description: 'the restarted relay serves',

@@ -111,6 +111,37 @@ describe('following a cell primary through the topology in the global zone', () 
     expect(String(audit[0]?.['after_json'])).toMatch(/"primaryRegion":"region-b"/);
   });
 
+  it('retries a failed repoint until it succeeds, without waiting for another topology change', async () => {
+    const attempts: string[] = [];
+    const errors: unknown[] = [];
+    let refusalsLeft = 2;
+    following.push(
+      await followCellPrimary({
+        cellId: 'cell-1',
+        globalMysqlUrl: globalUrl,
+        redisUrl: `redis://${infra.redis.host}:${infra.redis.port}`,
+        redisPrefix: prefix,
+        repoint: async (host, port) => {
+          attempts.push(`${host}:${port}`);
+          if (refusalsLeft > 0) {
+            refusalsLeft -= 1;
+            throw new Error('the new primary refused the connection');
+          }
+          return true;
+        },
+        onRepointed: () => undefined,
+        onError: (error) => errors.push(error),
+      }),
+    );
+    // The first install inside start failed and was retried in the background.
+    await pollUntil(() => attempts.length === 3, {
+      description: 'two failed repoints and a third that succeeds',
+      timeoutMs: 5_000,
+    });
+    expect(attempts).toEqual(['127.0.0.1:4412', '127.0.0.1:4412', '127.0.0.1:4412']);
+    expect(errors).toHaveLength(2);
+  });
+
   it('refuses to record a primary in a region without a node, and changes nothing', async () => {
     await expect(
       store.setPrimary('cell-1', 'region-c', { actor: 'sre', action: 'x', subject: 'cell-1' }),

@@ -20,6 +20,17 @@ export interface CellPrimaryFollowing {
 }
 
 /**
+ * A repoint that failed (the new primary refused a connection for a moment, Kafka was slow) leaves
+ * the process pointing nowhere, and no further topology change may come to try again: the
+ * follower retries it, each pause growing by `repointRetryDelayMs` up to `repointRetryDelayMsMax`,
+ * until it succeeds, a newer topology supersedes it, or the follower closes.
+ */
+export const cellPrimaryFollowerLimits = {
+  repointRetryDelayMs: 250,
+  repointRetryDelayMsMax: 2_000,
+} as const;
+
+/**
  * Follows the shard topology in the global zone and repoints a cell's process (the cell's pool,
  * the relay) to its shard's primary whenever it moves, within a second of the change (Redis
  * pub/sub, then polls). Resolves once the process points at the primary of the current topology;
@@ -49,18 +60,46 @@ export async function followCellPrimary(
   );
   // Repoints run one after the other, in version order, so a slow one is never overtaken.
   let repointing: Promise<void> = Promise.resolve();
-  follower.onChange((document) => {
-    const topology: Topology = document.value;
-    repointing = repointing
-      .then(async () => {
+  let latestVersion = -1n;
+  let closed = false;
+  let wakeRetry: (() => void) | undefined;
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        wakeRetry = undefined;
+        resolve();
+      }, ms);
+      wakeRetry = () => {
+        clearTimeout(timer);
+        wakeRetry = undefined;
+        resolve();
+      };
+    });
+  const repointTo = async (topology: Topology): Promise<void> => {
+    const limits = cellPrimaryFollowerLimits;
+    for (let attempt = 1; !closed && topology.version === latestVersion; attempt++) {
+      try {
         const primary = primaryNodeOf(cellTopologyOf(topology, options.cellId));
         if (await options.repoint(primary.host, primary.port)) {
           options.onRepointed({ ...primary, version: topology.version });
         }
-      })
-      .catch(options.onError);
+        return;
+      } catch (error) {
+        options.onError(error);
+        await pause(Math.min(limits.repointRetryDelayMs * attempt, limits.repointRetryDelayMsMax));
+      }
+    }
+  };
+  follower.onChange((document) => {
+    const topology: Topology = document.value;
+    latestVersion = topology.version;
+    // A newer topology ends the pause of a retry in progress, which then gives way to it.
+    wakeRetry?.();
+    repointing = repointing.then(() => repointTo(topology)).catch(options.onError);
   });
   const close = async (): Promise<void> => {
+    closed = true;
+    wakeRetry?.();
     await follower.stop().catch(() => undefined);
     await repointing;
     redis.disconnect();
