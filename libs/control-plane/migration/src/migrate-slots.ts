@@ -278,7 +278,9 @@ class MigrationRun {
         await connection.query('COMMIT');
       }
     } finally {
-      connection.release();
+      // Its session was changed (REPEATABLE READ, a snapshot): closed rather than handed back to
+      // the pool, so no later query of the migration runs in it and the drain never waits on it.
+      connection.destroy();
     }
   }
 
@@ -327,27 +329,35 @@ class MigrationRun {
    */
   private async drain(): Promise<void> {
     await this.awaitFreezeEnforced();
-    const [now] = await this.source.query<import('mysql2/promise').RowDataPacket[]>(
-      'SELECT NOW() AS now, DATABASE() AS db',
-    );
-    const since = now[0]?.['now'];
-    const database = now[0]?.['db'];
-    const deadline = Date.now() + this.limits.drainMsMax;
-    for (;;) {
-      const [open] = await this.source.query<import('mysql2/promise').RowDataPacket[]>(
-        `SELECT COUNT(*) AS open_count FROM information_schema.innodb_trx t
-           JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
-          WHERE p.db = ? AND t.trx_started <= ? AND p.id <> CONNECTION_ID()`,
-        [database, since],
+    // One connection for the whole wait, excluded from what it counts: with the pool, the count
+    // could run on one connection while another of the migrator's own sessions is counted.
+    const watcher = await this.source.getConnection();
+    try {
+      await prepareSession(watcher, this.limits.lockWaitSeconds);
+      const [now] = await watcher.query<import('mysql2/promise').RowDataPacket[]>(
+        'SELECT NOW() AS now, DATABASE() AS db',
       );
-      if (Number(open[0]?.['open_count'] ?? 0) === 0) return;
-      if (Date.now() >= deadline) {
-        throw new MigrationError(
-          MigrationErrorCode.TransactionsDidNotDrain,
-          `transactions begun before the freeze still run after ${this.limits.drainMsMax} ms (drainMsMax)`,
+      const since = now[0]?.['now'];
+      const database = now[0]?.['db'];
+      const deadline = Date.now() + this.limits.drainMsMax;
+      for (;;) {
+        const [open] = await watcher.query<import('mysql2/promise').RowDataPacket[]>(
+          `SELECT COUNT(*) AS open_count FROM information_schema.innodb_trx t
+             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
+            WHERE p.db = ? AND t.trx_started <= ? AND p.id <> CONNECTION_ID()`,
+          [database, since],
         );
+        if (Number(open[0]?.['open_count'] ?? 0) === 0) return;
+        if (Date.now() >= deadline) {
+          throw new MigrationError(
+            MigrationErrorCode.TransactionsDidNotDrain,
+            `transactions begun before the freeze still run after ${this.limits.drainMsMax} ms (drainMsMax): ${await openTransactionsBefore(watcher, database, since)}`,
+          );
+        }
+        await waitMs(50, this.dependencies.signal);
       }
-      await waitMs(50, this.dependencies.signal);
+    } finally {
+      watcher.release();
     }
   }
 
@@ -619,4 +629,30 @@ class MigrationRun {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The transactions a drain is still waiting for, named for the operator: connection, user,
+ * state, how long the transaction and its statement have run, and the statement.
+ */
+async function openTransactionsBefore(
+  connection: PoolConnection,
+  database: unknown,
+  since: unknown,
+): Promise<string> {
+  const [open] = await connection.query<import('mysql2/promise').RowDataPacket[]>(
+    `SELECT p.id, p.user, p.command, p.time, t.trx_state, t.trx_started,
+            LEFT(COALESCE(t.trx_query, p.info, ''), 160) AS statement
+       FROM information_schema.innodb_trx t
+       JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
+      WHERE p.db = ? AND t.trx_started <= ? AND p.id <> CONNECTION_ID()
+      ORDER BY t.trx_started LIMIT 5`,
+    [database, since],
+  );
+  return open
+    .map(
+      (row) =>
+        `connection ${String(row['id'])} (${String(row['user'])}, ${String(row['command'])} ${String(row['time'])} s, ${String(row['trx_state'])} since ${String(row['trx_started'])}): ${String(row['statement']) || '(idle in transaction)'}`,
+    )
+    .join('; ');
 }
